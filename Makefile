@@ -1,0 +1,24 @@
+# Thin wrapper: every target runs the idempotent scripts/setup first.
+BUILD ?= build
+CTEST_LABELS ?= unit|model
+
+.PHONY: setup build test test-all demo clean
+
+setup:
+	@scripts/setup
+
+build: setup
+
+# Unit and model tests (the README's test command; CI runs it through .ci/run).
+test: setup
+	@cd $(BUILD) && ctest -L '$(CTEST_LABELS)' -j $$(nproc) --output-on-failure --timeout 900
+
+# Everything, including slow tests (and gpu/real where the machine has them).
+test-all: setup
+	@cd $(BUILD) && ctest -j $$(nproc) --output-on-failure --timeout 1800
+
+demo: setup
+	@scripts/demo
+
+clean:
+	rm -rf $(BUILD)

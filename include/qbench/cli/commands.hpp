@@ -1,0 +1,17 @@
+// The subcommands of `qbench`, one file each in src/cli/. Each add_* function declares the
+// subcommand's options on `app` and sets a callback that parses -> loads -> runs -> prints,
+// storing the exit code in `ctx.exit_code`. Errors are thrown as qbench::Error; main() alone
+// turns them into messages and exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace qbench::cli {
+
+struct Context {
+    int exit_code = 0;
+};
+
+// (one line per subcommand, in the order of DESIGN.md's command list)
+
+}  // namespace qbench::cli
