@@ -1,0 +1,79 @@
+// Perplexity protocols (DESIGN.md, "Perplexity protocols"). Each protocol turns token streams
+// into scoring windows; one scorer runs them all, so the protocols differ only in their windows.
+//   sliding          per document: windows every `stride` tokens, `max_length` long; each token
+//                    after the first is scored once, in the first window containing it
+//   gptq             documents joined (text: "\n\n"), cut into len / max_length disjoint
+//                    segments (tail dropped), tokens 1..max_length-1 of each scored
+//   llama.cpp        documents joined, floor(N / n_ctx) chunks, first token -> BOS (when the
+//                    tokenizer adds BOS), positions n_ctx/2 + 1 .. n_ctx - 1 scored
+//   lm-eval-rolling  per document: [prefix] + tokens[:L-1] -> tokens[:L], then windows of L
+//                    predictions with full context; every token scored once
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qbench/report/results.hpp"
+
+namespace qbench::model {
+class Decoder;
+}
+
+namespace qbench::eval {
+
+using TokenIds = std::vector<std::int32_t>;
+
+inline const std::vector<std::string>& perplexity_protocols() {
+    static const std::vector<std::string> kProtocols{"sliding", "gptq", "llama.cpp", "lm-eval-rolling"};
+    return kProtocols;
+}
+
+// A scoring window: the model reads ids[0 .. n-2]; the targets ids[t] for t in
+// [score_from, n) are scored from the logits at t - 1. `block` is the index of the result block
+// (window or document) the window's NLL adds to.
+struct Window {
+    TokenIds ids;
+    std::int64_t score_from = 1;
+    std::size_t block = 0;
+};
+
+struct PerplexityOptions {
+    std::string protocol = "sliding";
+    std::int64_t max_length = 2048;
+    std::int64_t stride = 512;            // sliding only
+    std::int64_t batch_size = 1;          // windows per forward pass
+    std::int64_t limit = 0;               // at most this many blocks (0 = all)
+    // llama.cpp: the first token of each chunk becomes this id (nullopt: left as is, as
+    // llama.cpp does for vocabularies that add no BOS).
+    std::optional<std::int32_t> chunk_bos;
+    // lm-eval-rolling: the prefix token of each document's first window (BOS, else EOS).
+    std::optional<std::int32_t> prefix_token;
+};
+
+// The input after tokenization: documents as token ids, and (for text input) the document
+// texts from which word and byte counts are taken. `joined` is the single stream used by the
+// gptq and llama.cpp protocols (text input: the documents joined by "\n\n" and tokenized once).
+struct PerplexityInput {
+    std::vector<TokenIds> documents;
+    std::vector<std::string> texts;  // empty for pre-tokenized input
+    TokenIds joined;
+};
+
+// Checks the options against the protocol (kBadInput naming the option).
+void validate(const PerplexityOptions& options);
+
+// Windows of a protocol; `n_blocks` receives the number of result blocks.
+std::vector<Window> make_windows(const PerplexityInput& input, const PerplexityOptions& options,
+                                 std::size_t* n_blocks);
+
+// Scores every window with `model`. Word and byte counts (lm-eval-rolling) come from
+// input.texts when present.
+report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& input,
+                                             const PerplexityOptions& options);
+
+// Fills ppl and the word/byte figures from blocks (used after evaluation and by report readers).
+void finalize(report::PerplexityResult& result);
+
+}  // namespace qbench::eval

@@ -1,0 +1,84 @@
+// A Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) on LibTorch ops, matching the
+// transformers modules op for op: RMSNorm in float32 then cast, RoPE tables in float32 cast to
+// the compute dtype, SDPA attention (GQA, optional sliding window), SwiGLU MLP.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "qbench/model/config.hpp"
+#include "qbench/model/linear.hpp"
+#include "qbench/report/results.hpp"
+
+namespace qbench::model {
+
+struct LoadOptions {
+    torch::Device device = torch::kCPU;
+    torch::ScalarType dtype = torch::kFloat32;  // compute dtype
+    LinearFactory linear_factory;               // empty: dense layers from the checkpoint
+};
+
+// Per-layer key/value tensors [batch, kv_heads, capacity, head_dim], preallocated.
+struct KVCache {
+    std::vector<torch::Tensor> k;
+    std::vector<torch::Tensor> v;
+    std::int64_t length = 0;  // positions filled so far (same for every row)
+    std::int64_t capacity() const { return k.empty() ? 0 : k[0].size(2); }
+};
+
+class Decoder {
+public:
+    // Loads config.json + safetensors from an HF model directory.
+    static std::unique_ptr<Decoder> load(const std::filesystem::path& model_dir, const LoadOptions& options);
+
+    const ModelConfig& config() const { return config_; }
+    torch::Device device() const { return options_.device; }
+    torch::ScalarType dtype() const { return options_.dtype; }
+
+    // ids [B, T] (int64) -> final hidden states [B, T, hidden] in the compute dtype.
+    // Without a cache, positions are 0..T-1 and attention is causal within the T tokens (rows
+    // may be right-padded: padding never affects earlier positions). With a cache, the tokens
+    // take positions cache->length .. cache->length + T - 1 and attend to the cached prefix;
+    // the cache is advanced by T.
+    torch::Tensor forward_hidden(const torch::Tensor& ids, KVCache* cache = nullptr) const;
+    // hidden [..., hidden] -> logits [..., vocab] in float32 (lm_head in the compute dtype, then
+    // upcast, as transformers does before its loss).
+    torch::Tensor logits(const torch::Tensor& hidden) const;
+    // ids [B, T] -> logits [B, T, vocab] float32.
+    torch::Tensor forward(const torch::Tensor& ids) const { return logits(forward_hidden(ids)); }
+
+    KVCache make_cache(std::int64_t batch, std::int64_t capacity) const;
+
+    std::int64_t weight_bytes() const;
+    std::vector<report::LayerKernel> kernels() const;
+    // Every Linear by checkpoint name (for quantization tests and diagnostics).
+    std::vector<std::pair<std::string, const Linear*>> linears() const;
+
+private:
+    struct Layer {
+        std::unique_ptr<Linear> q, k, v, o, gate, up, down;
+        torch::Tensor input_norm, post_norm, q_norm, k_norm;
+        std::int64_t window = 0;
+    };
+
+    Decoder(ModelConfig config, LoadOptions options);
+    torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+    torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
+                            const torch::Tensor& sin, KVCache* cache, std::size_t index) const;
+
+    ModelConfig config_;
+    LoadOptions options_;
+    torch::Tensor embed_;
+    torch::Tensor final_norm_;
+    std::unique_ptr<Linear> lm_head_;  // null when tied to the embedding
+    std::vector<Layer> layers_;
+    torch::Tensor inv_freq_;           // [head_dim / 2] float32
+};
+
+// The RoPE inverse frequencies transformers computes for this config (float32).
+torch::Tensor rope_inv_freq(const ModelConfig& config);
+
+}  // namespace qbench::model

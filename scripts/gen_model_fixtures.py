@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Generates the golden model fixtures under tests/fixtures/models/.
+
+For each architecture qbench supports, a tiny random checkpoint is built and saved with
+`transformers` (float32 and bfloat16 safetensors), and reference numbers are computed by an
+independent float64 NumPy implementation of the decoder (written here from the architecture
+definitions, not from qbench):
+
+  reference.safetensors   input_ids [2, T] (I64) and logits [2, T, V] (F64) of the float32
+                          weights; logits_bf16w (F64) of the bfloat16-rounded weights; and
+                          logits_hf_bf16 (F32): transformers' own bfloat16 forward
+  perplexity.json         per protocol: nll_sum, tokens_scored, ppl and per-window blocks, over
+                          tests/fixtures/models/data.jsonl (pre-tokenized documents)
+
+The NumPy reference is checked against transformers' float32 forward before anything is written
+(max |diff| < 1e-4), so the fixtures agree with both. Run from the repo root:
+
+    .venv/bin/python scripts/gen_model_fixtures.py
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+                          Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "models"
+VOCAB = 96
+BOS = 1
+
+COMMON = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+              num_attention_heads=4, max_position_embeddings=128, rms_norm_eps=1e-5,
+              bos_token_id=BOS, eos_token_id=2, pad_token_id=0)
+
+FIXTURES = {
+    # GQA, llama3 rope scaling, tied embeddings (transformers 5 `rope_parameters` form)
+    "llama_gqa_llama3": (LlamaConfig, LlamaForCausalLM, dict(
+        num_key_value_heads=2, tie_word_embeddings=True,
+        rope_parameters=dict(rope_type="llama3", rope_theta=10000.0, factor=8.0, low_freq_factor=1.0,
+                             high_freq_factor=4.0, original_max_position_embeddings=16))),
+    # linear rope scaling, untied, attention and MLP biases; config rewritten in the older
+    # rope_theta + rope_scaling form that most published checkpoints carry
+    "llama_linear_bias": (LlamaConfig, LlamaForCausalLM, dict(
+        num_key_value_heads=4, tie_word_embeddings=False, attention_bias=True, mlp_bias=True,
+        rope_parameters=dict(rope_type="linear", rope_theta=500.0, factor=2.0))),
+    # q/k/v biases; sliding window on layers >= max_window_layers
+    "qwen2_bias_swa": (Qwen2Config, Qwen2ForCausalLM, dict(
+        num_key_value_heads=2, tie_word_embeddings=False, use_sliding_window=True,
+        sliding_window=6, max_window_layers=1, rope_parameters=dict(rope_type="default", rope_theta=1000.0))),
+    # q/k RMSNorm, explicit head_dim (num_heads * head_dim != hidden_size), tied
+    "qwen3_qknorm": (Qwen3Config, Qwen3ForCausalLM, dict(
+        num_key_value_heads=2, head_dim=16, tie_word_embeddings=True,
+        rope_parameters=dict(rope_type="default", rope_theta=10000.0))),
+    # sliding window on every layer, GQA
+    "mistral_swa": (MistralConfig, MistralForCausalLM, dict(
+        num_key_value_heads=1, sliding_window=5, tie_word_embeddings=False,
+        rope_parameters=dict(rope_type="default", rope_theta=10000.0))),
+}
+
+# Protocol settings used by the golden perplexity tests (small, so every code path is exercised:
+# several windows per document, a short last window, a dropped tail).
+PROTOCOLS = {
+    "sliding": dict(max_length=16, stride=6),
+    "gptq": dict(max_length=16),
+    "llama.cpp": dict(max_length=16),
+    "lm-eval-rolling": dict(max_length=16),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Independent float64 reference decoder
+# --------------------------------------------------------------------------------------------
+def inv_freq_f64(cfg: dict) -> np.ndarray:
+    head_dim = cfg["head_dim"]
+    rp = cfg["rope"]
+    inv = 1.0 / (rp["rope_theta"] ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+    kind = rp.get("rope_type", "default")
+    if kind == "linear":
+        inv = inv / rp["factor"]
+    elif kind == "llama3":
+        factor, lo, hi = rp["factor"], rp["low_freq_factor"], rp["high_freq_factor"]
+        old = rp["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / inv
+        out = np.empty_like(inv)
+        for i, (f, w) in enumerate(zip(inv, wavelen)):
+            if w < old / hi:
+                out[i] = f
+            elif w > old / lo:
+                out[i] = f / factor
+            else:
+                s = (old / w - lo) / (hi - lo)
+                out[i] = (1 - s) * f / factor + s * f
+        inv = out
+    return inv
+
+
+def rms(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
+    return w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + eps))
+
+
+def reference_logits(W: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
+    """ids [T] -> logits [T, V], float64, positions 0..T-1, causal (+ sliding window)."""
+    T = len(ids)
+    H, KV, D = cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
+    eps = cfg["eps"]
+    x = W["model.embed_tokens.weight"][ids]
+    inv = inv_freq_f64(cfg)
+    ang = np.arange(T, dtype=np.float64)[:, None] * inv[None, :]
+    cos = np.cos(np.concatenate([ang, ang], -1))
+    sin = np.sin(np.concatenate([ang, ang], -1))
+
+    def rope(v):  # v [T, heads, D]
+        half = D // 2
+        rot = np.concatenate([-v[..., half:], v[..., :half]], -1)
+        return v * cos[:, None, :] + rot * sin[:, None, :]
+
+    def lin(name, v):
+        y = v @ W[name + ".weight"].T
+        if name + ".bias" in W:
+            y = y + W[name + ".bias"]
+        return y
+
+    for i in range(cfg["layers"]):
+        p = f"model.layers.{i}."
+        h = rms(x, W[p + "input_layernorm.weight"], eps)
+        q = lin(p + "self_attn.q_proj", h).reshape(T, H, D)
+        k = lin(p + "self_attn.k_proj", h).reshape(T, KV, D)
+        v = lin(p + "self_attn.v_proj", h).reshape(T, KV, D)
+        if cfg["qk_norm"]:
+            q = rms(q, W[p + "self_attn.q_norm.weight"], eps)
+            k = rms(k, W[p + "self_attn.k_norm.weight"], eps)
+        q, k = rope(q), rope(k)
+        window = cfg["windows"][i]
+        att = np.zeros((T, H, D))
+        for hh in range(H):
+            kh = hh // (H // KV)
+            s = (q[:, hh, :] @ k[:, kh, :].T) / math.sqrt(D)
+            qi = np.arange(T)[:, None]
+            kj = np.arange(T)[None, :]
+            allowed = kj <= qi
+            if window:
+                allowed &= kj > qi - window
+            s = np.where(allowed, s, -np.inf)
+            s = s - s.max(-1, keepdims=True)
+            pr = np.exp(s)
+            pr /= pr.sum(-1, keepdims=True)
+            att[:, hh, :] = pr @ v[:, kh, :]
+        x = x + lin(p + "self_attn.o_proj", att.reshape(T, H * D))
+        h = rms(x, W[p + "post_attention_layernorm.weight"], eps)
+        g = lin(p + "mlp.gate_proj", h)
+        u = lin(p + "mlp.up_proj", h)
+        x = x + lin(p + "mlp.down_proj", (g / (1 + np.exp(-g))) * u)
+    x = rms(x, W["model.norm.weight"], eps)
+    head = W.get("lm_head.weight", W["model.embed_tokens.weight"])
+    return x @ head.T
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    m = z.max(-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
+
+
+def score(W, cfg, seq: list[int], score_from: int) -> tuple[float, int]:
+    """NLL of seq[t] for t in [score_from, len(seq)), each predicted from seq[:t]."""
+    lp = log_softmax(reference_logits(W, cfg, np.array(seq[:-1], dtype=np.int64)))
+    nll = 0.0
+    for t in range(score_from, len(seq)):
+        nll -= lp[t - 1, seq[t]]
+    return nll, len(seq) - score_from
+
+
+# --------------------------------------------------------------------------------------------
+# Protocol windows, written from their public definitions
+# --------------------------------------------------------------------------------------------
+def windows_sliding(docs, max_length, stride):
+    """HF perplexity guide loop per document, scoring each target exactly once."""
+    out = []
+    for doc in docs:
+        seq_len = len(doc)
+        prev_end = 0
+        for begin in range(0, seq_len, stride):
+            end = min(begin + max_length, seq_len)
+            trg_len = end - prev_end
+            chunk = doc[begin:end]
+            first = max(1, len(chunk) - trg_len)
+            if first < len(chunk):
+                out.append((chunk, first))
+            prev_end = end
+            if end == seq_len:
+                break
+    return out
+
+
+def windows_gptq(docs, seqlen):
+    stream = [t for d in docs for t in d]
+    n = len(stream) // seqlen
+    return [(stream[i * seqlen:(i + 1) * seqlen], 1) for i in range(n)]
+
+
+def windows_llamacpp(docs, n_ctx, bos):
+    stream = [t for d in docs for t in d]
+    n_chunk = len(stream) // n_ctx
+    first = n_ctx // 2
+    out = []
+    for i in range(n_chunk):
+        chunk = list(stream[i * n_ctx:(i + 1) * n_ctx])
+        chunk[0] = bos
+        out.append((chunk, first + 1))
+    return out
+
+
+def get_rolling_token_windows(token_list, prefix_token, max_seq_len, context_len):
+    """lm-eval-harness utils.get_rolling_token_windows, as documented."""
+    assert 1 <= context_len <= max_seq_len
+    if not token_list:
+        return
+    pred_len = max_seq_len - context_len + 1
+    predicted = 0
+    first_seq_len = min(max_seq_len, len(token_list))
+    yield [prefix_token] + token_list[:first_seq_len - 1], token_list[:first_seq_len]
+    predicted += first_seq_len
+    while predicted < len(token_list):
+        window_pred_len = min(len(token_list) - predicted, pred_len)
+        window_end = predicted + window_pred_len
+        yield (token_list[window_end - max_seq_len - 1:window_end - 1],
+               token_list[window_end - window_pred_len:window_end])
+        predicted += window_pred_len
+
+
+def windows_lmeval(docs, max_length, prefix):
+    out = []
+    for d, doc in enumerate(docs):
+        for ctx, cont in get_rolling_token_windows(list(doc), prefix, max_length, 1):
+            ctx = ctx[:len(ctx) - (len(cont) - 1)]  # make_disjoint_window
+            seq = ctx + cont
+            seq = seq[-(max_length + 1):]
+            out.append((seq, len(seq) - len(cont), d))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+def randomize(model: torch.nn.Module, seed: int) -> None:
+    """Larger-than-default random weights, so the model's predictions are far from uniform."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1:
+                p.copy_(0.3 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / math.sqrt(p.shape[-1])))
+
+
+def ref_cfg(hf_cfg, fixture_kwargs) -> dict:
+    d = hf_cfg.to_dict()
+    layers = d["num_hidden_layers"]
+    heads = d["num_attention_heads"]
+    head_dim = d.get("head_dim") or d["hidden_size"] // heads
+    windows = [0] * layers
+    lt = d.get("layer_types")
+    sw = d.get("sliding_window")
+    if lt:
+        windows = [sw if t == "sliding_attention" else 0 for t in lt]
+    elif sw:
+        windows = [sw] * layers
+    return dict(heads=heads, kv_heads=d["num_key_value_heads"], head_dim=head_dim,
+                layers=layers, eps=d["rms_norm_eps"], rope=fixture_kwargs["rope_parameters"],
+                qk_norm=isinstance(hf_cfg, Qwen3Config), windows=windows)
+
+
+def make_data(rng: np.random.Generator) -> list[list[int]]:
+    lengths = [70, 41, 23, 9, 1]
+    return [rng.integers(3, VOCAB, size=n).tolist() for n in lengths]
+
+
+def main() -> int:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1234)
+    OUT.mkdir(parents=True, exist_ok=True)
+    docs = make_data(rng)
+    with open(OUT / "data.jsonl", "w") as f:
+        for d in docs:
+            f.write(json.dumps({"input_ids": d}) + "\n")
+
+    for seed, (name, (Cfg, Model, extra)) in enumerate(FIXTURES.items()):
+        kwargs = dict(COMMON)
+        kwargs.update(extra)
+        cfg = Cfg(**kwargs)
+        model = Model(cfg).eval()
+        randomize(model, 100 + seed)
+        rc = ref_cfg(model.config, extra)
+
+        base = OUT / name
+        if base.exists():
+            shutil.rmtree(base)
+        for dtype_name, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+            d = base / dtype_name
+            # A copy: Module.to() would also round the rotary inv_freq buffer of `model`.
+            copy.deepcopy(model).to(dtype).save_pretrained(d)
+            if name == "llama_linear_bias":
+                c = json.loads((d / "config.json").read_text())
+                rp = c.pop("rope_parameters")
+                c["rope_theta"] = rp["rope_theta"]
+                c["rope_scaling"] = {"type": "linear", "factor": rp["factor"]}
+                (d / "config.json").write_text(json.dumps(c, indent=2))
+            for extra_file in d.iterdir():
+                if extra_file.name not in ("config.json", "model.safetensors"):
+                    extra_file.unlink()
+
+        W32 = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
+        if model.config.tie_word_embeddings:
+            W32.pop("lm_head.weight", None)
+        Wbf = {k: torch.from_numpy(v).to(torch.bfloat16).double().numpy() for k, v in W32.items()}
+
+        T = 24
+        ids = rng.integers(3, VOCAB, size=(2, T))
+        logits = np.stack([reference_logits(W32, rc, row) for row in ids])
+        logits_bf = np.stack([reference_logits(Wbf, rc, row) for row in ids])
+        with torch.no_grad():
+            hf32 = model(torch.from_numpy(ids)).logits.double().numpy()
+            # transformers' bfloat16 forward, loaded the way users load it
+            mbf = Model.from_pretrained(base / "bf16", dtype=torch.bfloat16).eval()
+            hfbf = mbf(torch.from_numpy(ids)).logits.float().numpy()
+        diff = np.abs(hf32 - logits).max()
+        print(f"{name}: max |transformers f32 - reference f64| = {diff:.2e}")
+        if diff > 1e-4:
+            print(f"{name}: reference disagrees with transformers", file=sys.stderr)
+            return 1
+        save_file({"input_ids": ids.astype(np.int64), "logits": logits, "logits_bf16w": logits_bf,
+                   "logits_hf_bf16": hfbf.astype(np.float32)}, str(base / "reference.safetensors"))
+
+        ppl = {}
+        for proto, params in PROTOCOLS.items():
+            L = params["max_length"]
+            if proto == "sliding":
+                wins = [(s, f, None) for s, f in windows_sliding(docs, L, params["stride"])]
+            elif proto == "gptq":
+                wins = [(s, f, None) for s, f in windows_gptq(docs, L)]
+            elif proto == "llama.cpp":
+                wins = [(s, f, None) for s, f in windows_llamacpp(docs, L, BOS)]
+            else:
+                wins = windows_lmeval(docs, L, BOS)
+            blocks = []
+            for seq, first, doc in wins:
+                nll, n = score(W32, rc, seq, first)
+                if proto == "lm-eval-rolling" and blocks and blocks[-1]["doc"] == doc:
+                    blocks[-1]["nll_sum"] += nll
+                    blocks[-1]["tokens"] += n
+                else:
+                    blocks.append({"nll_sum": nll, "tokens": n, "doc": doc})
+            for b in blocks:
+                b.pop("doc")
+            nll_sum = sum(b["nll_sum"] for b in blocks)
+            tokens = sum(b["tokens"] for b in blocks)
+            ppl[proto] = dict(params, nll_sum=nll_sum, tokens_scored=tokens,
+                              ppl=math.exp(nll_sum / tokens), blocks=blocks)
+        (base / "perplexity.json").write_text(json.dumps(ppl, indent=1))
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

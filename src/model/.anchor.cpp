@@ -1,1 +1,0 @@
-// Keeps qbench_torch non-empty while its modules grow; holds no code.
