@@ -29,9 +29,9 @@ std::optional<std::string> check_name(const std::string& name) {
 
 std::optional<std::string> check_device(const std::string& device) {
     if (device == "cpu" || device == "cuda") return std::nullopt;
-    const std::string_view index = std::string_view(device).substr(std::min<std::size_t>(5, device.size()));
-    if (device.starts_with("cuda:") && !index.empty() &&
-        std::all_of(index.begin(), index.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    if (device.starts_with("cuda:") && device.size() > 5 &&
+        std::all_of(device.begin() + 5, device.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
         return std::nullopt;
     return fmt::format("unknown device '{}'; expected cpu, cuda or cuda:N", device);
 }
@@ -113,7 +113,9 @@ const Schema<PerplexityConfig>& PerplexityConfig::schema() {
 const Schema<RunConfig>& RunConfig::schema() {
     static const Schema<RunConfig> schema = [] {
         Schema<RunConfig> s;
-        s.option("name", &RunConfig::name, "name of the run").default_text("the config file's stem").check(check_name);
+        s.option("name", &RunConfig::name, "name of the run")
+            .default_text("the config file's stem")
+            .check(check_name);
         s.option("output_dir", &RunConfig::output_dir,
                  "where report.json and report.md go, relative to the config file's directory "
                  "(to the working directory for --out)")
@@ -130,7 +132,9 @@ const Schema<RunConfig>& RunConfig::schema() {
         s.option("threads", &RunConfig::threads, "CPU threads, 0 = the library's default")
             .default_value(0)
             .at_least(0);
-        s.option("variants", &RunConfig::variants, "the checkpoints to compare").required().non_empty();
+        s.option("variants", &RunConfig::variants, "the checkpoints to compare")
+            .required()
+            .non_empty();
         s.option("perplexity", &RunConfig::perplexity, "perplexity evaluation").default_text("off");
         s.finalize([](RunConfig& c, const Fields& f) {
             if (!f.given("name")) c.name = f.map().env().file.stem().string();

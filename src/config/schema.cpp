@@ -71,7 +71,8 @@ Value Fields::at(std::string_view name) const {
 bool Codec<bool>::decode(const Value& v) {
     const std::string s = v.scalar("true or false");
     std::string lower;
-    for (char c : s) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : s)
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (lower == "true" || lower == "yes" || lower == "on") return true;
     if (lower == "false" || lower == "no" || lower == "off") return false;
     v.fail(fmt::format("expected true or false, got '{}'", s));

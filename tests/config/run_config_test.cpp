@@ -240,7 +240,8 @@ TEST_F(RunConfigTest, RangesEnumsAndCrossFieldChecks) {
               config_.string() + ":5: perplexity.stride: must be in 1..max_length (8), got 9");
     EXPECT_EQ(error_of(v + "perplexity: {data: ../datasets/test.txt, stride: 0}\n"),
               config_.string() + ":2: perplexity.stride: must be at least 1, got 0");
-    EXPECT_NE(error_of(v + "perplexity: {data: ../datasets/test.txt, protocols: [sliding, slidng]}\n")
+    EXPECT_NE(error_of(v + "perplexity: {data: ../datasets/test.txt, "
+                           "protocols: [sliding, slidng]}\n")
                   .find("perplexity.protocols: unknown value 'slidng' (did you mean 'sliding'?)"),
               std::string::npos);
     EXPECT_NE(error_of(v + "perplexity: {data: ../datasets/test.txt, protocol: gptq, "
@@ -258,7 +259,8 @@ TEST(QuantizeSpec, ShortAndMapFormsGiveTheSameCanonicalSpec) {
     QuantizeSpec s = parse_quantize_spec(" rtn : sym=false, bits=4 ,group_size=32");
     EXPECT_EQ(s.method, "rtn");
     EXPECT_EQ(s.to_string(), "rtn:bits=4,group_size=32,sym=false");
-    EXPECT_EQ(parse_quantize_spec("fp8:granularity=channel").to_string(), "fp8:granularity=channel");
+    EXPECT_EQ(parse_quantize_spec("fp8:granularity=channel").to_string(),
+              "fp8:granularity=channel");
     EXPECT_EQ(parse_quantize_spec("fp8").to_string(), "fp8");
     EXPECT_TRUE(parse_quantize_spec("fp8").params.empty());
 }

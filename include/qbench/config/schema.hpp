@@ -137,7 +137,8 @@ struct Codec<std::vector<T>> {
         if (!v.node().IsSequence()) v.fail("expected a list, got " + describe_node(v.node()));
         std::vector<T> out;
         out.reserve(v.node().size());
-        for (std::size_t i = 0; i < v.node().size(); ++i) out.push_back(Codec<T>::decode(v.element(i)));
+        for (std::size_t i = 0; i < v.node().size(); ++i)
+            out.push_back(Codec<T>::decode(v.element(i)));
         return out;
     }
     static nlohmann::json encode(const std::vector<T>& xs) {
@@ -335,7 +336,8 @@ private:
         decl_.echo = [member](const S& s) { return Codec<T>::encode(s.*member); };
         using Section = typename SectionOf<T>::type;
         if constexpr (!std::is_void_v<Section>) {
-            const bool list = !std::is_same_v<T, Section> && !std::is_same_v<T, std::optional<Section>>;
+            const bool list =
+                !std::is_same_v<T, Section> && !std::is_same_v<T, std::optional<Section>>;
             const std::string name = decl_.info.key;
             decl_.describe_section = [name, list](const std::string& prefix,
                                                   std::vector<OptionInfo>& out) {
