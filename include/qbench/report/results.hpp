@@ -17,6 +17,8 @@ struct PerplexityBlock {
     std::int64_t tokens = 0;    // number of scored tokens in the block
     std::int64_t words = 0;     // lm-eval-rolling only: words of the document text (0 otherwise)
     std::int64_t bytes = 0;     // lm-eval-rolling only: UTF-8 bytes of the document text
+
+    bool operator==(const PerplexityBlock&) const = default;
 };
 
 struct PerplexityResult {
@@ -35,12 +37,16 @@ struct PerplexityResult {
     std::optional<double> byte_perplexity;
     std::optional<double> bits_per_byte;
     double seconds = 0.0;       // wall time of the evaluation
+
+    bool operator==(const PerplexityResult&) const = default;
 };
 
 // Per-layer record of how a Linear is executed (filled by the quant layer; "dense" otherwise).
 struct LayerKernel {
     std::string name;           // e.g. "model.layers.0.self_attn.q_proj"
     std::string kernel;         // e.g. "dense", "int4pack_mm", "dequant_matmul"
+
+    bool operator==(const LayerKernel&) const = default;
 };
 
 struct ModelSummary {
@@ -53,6 +59,8 @@ struct ModelSummary {
     std::int64_t weight_bytes = 0;  // bytes really held by the weights
     std::string quantization;   // "none" or a one-line description
     std::vector<LayerKernel> kernels;
+
+    bool operator==(const ModelSummary&) const = default;
 };
 
 struct VariantResult {
@@ -62,6 +70,8 @@ struct VariantResult {
     std::vector<PerplexityResult> perplexity;
     std::string status = "ok";  // "ok" | "failed"
     std::string error;          // set when status == "failed"
+
+    bool operator==(const VariantResult&) const = default;
 };
 
 }  // namespace qbench::report

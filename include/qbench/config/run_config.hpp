@@ -1,0 +1,76 @@
+// The validated configuration of `qbench run CONFIG.yaml`. Each struct's options are declared
+// once in src/config/run_config.cpp; those declarations parse the YAML, apply command-line
+// overrides, fill defaults and produce the effective-config echo. Every field below is resolved:
+// defaults filled, paths absolute, the baseline chosen.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "qbench/config/option.hpp"
+#include "qbench/config/quantize_spec.hpp"
+
+namespace qbench::config {
+
+namespace fs = std::filesystem;
+
+struct VariantConfig {
+    std::string name;                     // unique; letters, digits, '.', '_', '-'
+    fs::path model;                       // HF model directory or .gguf file; exists
+    bool baseline = false;                // exactly one variant of a run has it
+    std::string dtype;                    // float32 | float16 | bfloat16 (the run's by default)
+    std::optional<QuantizeSpec> quantize;  // run-time quantization, or none
+
+    static const Schema<VariantConfig>& schema();
+};
+
+struct PerplexityConfig {
+    fs::path data;                       // .txt or .jsonl; exists
+    std::vector<std::string> protocols;  // each sliding | gptq | llama.cpp | lm-eval-rolling
+    std::int64_t max_length = 0;         // tokens per window (n_ctx)
+    std::int64_t stride = 0;             // sliding: tokens between window starts, 1..max_length
+    std::int64_t batch_size = 0;         // windows per forward
+    std::int64_t limit = 0;              // max windows / documents, 0 = all
+
+    static const Schema<PerplexityConfig>& schema();
+};
+
+struct RunConfig {
+    std::string name;
+    fs::path output_dir;
+    std::string device;   // cpu | cuda | cuda:N
+    std::string dtype;    // float32 | float16 | bfloat16
+    std::int64_t seed = 0;
+    std::int64_t threads = 0;  // 0 = the library's default
+    std::vector<VariantConfig> variants;
+    std::optional<PerplexityConfig> perplexity;
+
+    fs::path source_path;       // the config file as given
+    std::string sha256;         // of the raw file bytes
+    nlohmann::json effective;   // every option with its resolved value (the report's echo)
+
+    // The variant with baseline == true.
+    const VariantConfig& baseline() const;
+
+    static const Schema<RunConfig>& schema();
+};
+
+// Reads and validates a run configuration. `overrides` are command-line flag values (see
+// config/cli_bridge.hpp), validated like the file's values. Throws a kBadInput qbench::Error
+// "FILE:LINE: KEY: problem" for any bad input.
+RunConfig load_run_config(const fs::path& path, const CliOverrides& overrides = {});
+
+// The same from text: `source_path` names the file in messages, its directory anchors relative
+// paths and its stem is the default run name.
+RunConfig parse_run_config(std::string_view yaml_text, const fs::path& source_path,
+                           const CliOverrides& overrides = {});
+
+// Every declared option of a run configuration, nested sections included.
+std::vector<OptionInfo> run_config_options();
+
+}  // namespace qbench::config

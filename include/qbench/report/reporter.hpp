@@ -1,0 +1,63 @@
+// Report writers behind one interface (google/benchmark style): a reporter is handed the run's
+// context, then its variants, then finalized, and writes to an injected stream. A new format is
+// a new Reporter; write_report() picks the files.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <vector>
+
+#include "qbench/report/report.hpp"
+
+namespace qbench::report {
+
+class Reporter {
+public:
+    explicit Reporter(std::ostream& out) : out_(&out) {}
+    virtual ~Reporter() = default;
+    Reporter(const Reporter&) = delete;
+    Reporter& operator=(const Reporter&) = delete;
+
+    virtual void report_context(const RunContext& context) = 0;
+    // Called once with every variant so far, baseline included.
+    virtual void report_variants(const std::vector<VariantResult>& variants) = 0;
+    // Completes the document on the stream.
+    virtual void finalize() = 0;
+
+protected:
+    std::ostream& out() { return *out_; }
+
+private:
+    std::ostream* out_;
+};
+
+// report.json: {"schema_version", "context", "variants"}, written at finalize().
+class JsonReporter : public Reporter {
+public:
+    using Reporter::Reporter;
+    void report_context(const RunContext& context) override;
+    void report_variants(const std::vector<VariantResult>& variants) override;
+    void finalize() override;
+
+private:
+    Report report_;
+};
+
+// report.md: context lines, a table of variants and a table of variants x perplexity protocols
+// with PPL, tokens scored and the ratio to the baseline's PPL on the same protocol and data.
+class MarkdownReporter : public Reporter {
+public:
+    using Reporter::Reporter;
+    void report_context(const RunContext& context) override;
+    void report_variants(const std::vector<VariantResult>& variants) override;
+    void finalize() override;
+};
+
+// Hands `report` to `reporter`: context, variants, finalize.
+void render(const Report& report, Reporter& reporter);
+
+// Writes out_dir/report.json and out_dir/report.md (creating out_dir), each atomically, so a
+// reader never sees a partial file. Idempotent: the run calls it again after each variant.
+void write_report(const Report& report, const std::filesystem::path& out_dir);
+
+}  // namespace qbench::report

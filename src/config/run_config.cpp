@@ -1,0 +1,216 @@
+#include "qbench/config/run_config.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "qbench/config/schema.hpp"
+#include "qbench/util/error.hpp"
+#include "qbench/util/files.hpp"
+#include "qbench/util/hash.hpp"
+
+namespace qbench::config {
+
+namespace {
+
+const std::vector<std::string> kDtypes = {"float32", "float16", "bfloat16"};
+const std::vector<std::string> kProtocols = {"sliding", "gptq", "llama.cpp", "lm-eval-rolling"};
+
+// Names end up in file names and report tables.
+std::optional<std::string> check_name(const std::string& name) {
+    const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (ok) return std::nullopt;
+    return fmt::format("'{}' is not a valid name (use letters, digits, '.', '_', '-')", name);
+}
+
+std::optional<std::string> check_device(const std::string& device) {
+    if (device == "cpu" || device == "cuda") return std::nullopt;
+    if (device.starts_with("cuda:") && device.size() > 5 &&
+        std::all_of(device.begin() + 5, device.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        return std::nullopt;
+    return fmt::format("unknown device '{}'; expected cpu, cuda or cuda:N", device);
+}
+
+std::optional<std::string> check_unique(const std::vector<std::string>& items) {
+    std::set<std::string> seen;
+    for (const auto& x : items)
+        if (!seen.insert(x).second) return fmt::format("'{}' is listed twice", x);
+    return std::nullopt;
+}
+
+}  // namespace
+
+const Schema<VariantConfig>& VariantConfig::schema() {
+    static const Schema<VariantConfig> schema = [] {
+        Schema<VariantConfig> s;
+        s.option("name", &VariantConfig::name, "unique name of the variant in reports")
+            .required()
+            .check(check_name);
+        s.option("model", &VariantConfig::model,
+                 "HF model directory or .gguf file, relative to the config file's directory")
+            .required()
+            .existing_path();
+        s.option("baseline", &VariantConfig::baseline,
+                 "the variant the others are compared with (default: the first)")
+            .default_value(false);
+        s.option("dtype", &VariantConfig::dtype, "compute dtype of this variant")
+            .default_text("the run's dtype")
+            .one_of(kDtypes);
+        s.option("quantize", &VariantConfig::quantize,
+                 "run-time quantization: 'method:key=value,...' or a map with 'method'")
+            .default_text("none");
+        return s;
+    }();
+    return schema;
+}
+
+const Schema<PerplexityConfig>& PerplexityConfig::schema() {
+    static const Schema<PerplexityConfig> schema = [] {
+        Schema<PerplexityConfig> s;
+        s.option("data", &PerplexityConfig::data,
+                 ".txt or .jsonl evaluation text, relative to the config file's directory")
+            .required()
+            .existing_path();
+        s.option("protocols", &PerplexityConfig::protocols,
+                 "perplexity protocols to run (a list, or one name as `protocol:`)")
+            .alias("protocol")
+            .default_value({"sliding"})
+            .non_empty()
+            .one_of(kProtocols)
+            .check(check_unique);
+        s.option("max_length", &PerplexityConfig::max_length, "tokens per window (n_ctx)")
+            .default_value(512)
+            .at_least(2);
+        s.option("stride", &PerplexityConfig::stride,
+                 "sliding: tokens between window starts, 1..max_length")
+            .default_text("max_length/2")
+            .at_least(1);
+        s.option("batch_size", &PerplexityConfig::batch_size, "windows per forward pass")
+            .default_value(1)
+            .at_least(1);
+        s.option("limit", &PerplexityConfig::limit, "maximum windows or documents, 0 = all")
+            .default_value(0)
+            .at_least(0)
+            .cli("--limit");
+        s.finalize([](PerplexityConfig& c, const Fields& f) {
+            if (!f.given("stride")) {
+                c.stride = std::max<std::int64_t>(1, c.max_length / 2);
+            } else if (c.stride > c.max_length) {
+                f.at("stride").fail(fmt::format("must be in 1..max_length ({}), got {}",
+                                                c.max_length, c.stride));
+            }
+        });
+        return s;
+    }();
+    return schema;
+}
+
+const Schema<RunConfig>& RunConfig::schema() {
+    static const Schema<RunConfig> schema = [] {
+        Schema<RunConfig> s;
+        s.option("name", &RunConfig::name, "name of the run")
+            .default_text("the config file's stem")
+            .check(check_name);
+        s.option("output_dir", &RunConfig::output_dir,
+                 "where report.json and report.md go, relative to the config file's directory "
+                 "(to the working directory for --out)")
+            .default_text("runs/<name>")
+            .cli("--out");
+        s.option("device", &RunConfig::device, "cpu, cuda or cuda:N")
+            .default_value("cpu")
+            .check(check_device)
+            .cli("--device");
+        s.option("dtype", &RunConfig::dtype, "compute dtype of every variant unless overridden")
+            .default_value("float16")
+            .one_of(kDtypes);
+        s.option("seed", &RunConfig::seed, "random seed").default_value(1234).at_least(0);
+        s.option("threads", &RunConfig::threads, "CPU threads, 0 = the library's default")
+            .default_value(0)
+            .at_least(0);
+        s.option("variants", &RunConfig::variants, "the checkpoints to compare")
+            .required()
+            .non_empty();
+        s.option("perplexity", &RunConfig::perplexity, "perplexity evaluation").default_text("off");
+        s.finalize([](RunConfig& c, const Fields& f) {
+            if (!f.given("name")) c.name = f.map().env().file.stem().string();
+            if (!f.given("output_dir")) c.output_dir = f.map().env().base_dir / "runs" / c.name;
+            const Value variants = f.at("variants");
+            std::optional<std::size_t> baseline;
+            for (std::size_t i = 0; i < c.variants.size(); ++i) {
+                VariantConfig& v = c.variants[i];
+                for (std::size_t j = 0; j < i; ++j) {
+                    if (c.variants[j].name == v.name) {
+                        variants.element(i).field("name").fail(fmt::format(
+                            "duplicate variant name '{}' (also variants[{}])", v.name, j));
+                    }
+                }
+                if (v.baseline) {
+                    if (baseline) {
+                        variants.element(i).field("baseline").fail(fmt::format(
+                            "a second baseline; variants[{}] is already the baseline", *baseline));
+                    }
+                    baseline = i;
+                }
+                if (v.dtype.empty()) v.dtype = c.dtype;
+            }
+            if (!baseline && !c.variants.empty()) c.variants.front().baseline = true;
+        });
+        return s;
+    }();
+    return schema;
+}
+
+const VariantConfig& RunConfig::baseline() const {
+    for (const auto& v : variants)
+        if (v.baseline) return v;
+    throw_bad_input("{}: no baseline variant", source_path.string());
+}
+
+RunConfig parse_run_config(std::string_view yaml_text, const fs::path& source_path,
+                           const CliOverrides& overrides) {
+    const ParseEnv env{source_path, fs::absolute(source_path).parent_path().lexically_normal(),
+                       &overrides};
+    const std::vector<OptionInfo> options = run_config_options();
+    for (const auto& [flag, value] : overrides) {
+        const bool known = std::any_of(options.begin(), options.end(),
+                                       [&](const OptionInfo& o) { return o.cli_flag == flag; });
+        if (!known) throw_bad_input("{}: no config option has this flag", flag);
+    }
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        throw_bad_input("{}:{}: invalid YAML: {}", source_path.string(),
+                        e.mark.is_null() ? 1 : e.mark.line + 1, e.msg);
+    }
+    if (root.IsNull()) {
+        throw_bad_input("{}:1: the file is empty; expected a map with at least 'variants'",
+                        source_path.string());
+    }
+    if (!root.IsMap()) {
+        throw_bad_input("{}:{}: expected a map of options, got {}", source_path.string(),
+                        root.Mark().line + 1, describe_node(root));
+    }
+    RunConfig c = RunConfig::schema().parse(Value(root, "", env));
+    c.source_path = source_path;
+    c.sha256 = sha256_hex(yaml_text);
+    c.effective = RunConfig::schema().echo(c);
+    return c;
+}
+
+RunConfig load_run_config(const fs::path& path, const CliOverrides& overrides) {
+    return parse_run_config(read_file(path), path, overrides);
+}
+
+std::vector<OptionInfo> run_config_options() {
+    std::vector<OptionInfo> out;
+    RunConfig::schema().describe("", out);
+    return out;
+}
+
+}  // namespace qbench::config

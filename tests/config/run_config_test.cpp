@@ -1,0 +1,337 @@
+#include <gtest/gtest.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+
+#include "qbench/config/cli_bridge.hpp"
+#include "qbench/config/run_config.hpp"
+#include "qbench/util/error.hpp"
+#include "qbench/util/hash.hpp"
+
+namespace qbench::config {
+namespace {
+
+// A scratch directory with a model dir and a dataset, so that `must exist` checks pass.
+class RunConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / "qbench_config_test";
+        fs::remove_all(dir_);
+        fs::create_directories(dir_ / "models" / "tiny");
+        fs::create_directories(dir_ / "datasets");
+        std::ofstream(dir_ / "datasets" / "test.txt") << "hello\n";
+        fs::create_directories(dir_ / "configs");
+        config_ = dir_ / "configs" / "demo.yaml";
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    RunConfig parse(const std::string& yaml, const CliOverrides& overrides = {}) {
+        return parse_run_config(yaml, config_, overrides);
+    }
+    // The message of the kBadInput error that parsing `yaml` throws.
+    std::string error_of(const std::string& yaml, const CliOverrides& overrides = {}) {
+        try {
+            parse(yaml, overrides);
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+            return e.what();
+        }
+        ADD_FAILURE() << "no error for:\n" << yaml;
+        return "";
+    }
+
+    fs::path dir_;
+    fs::path config_;
+};
+
+const char* kFull = R"(name: demo
+output_dir: ../runs/demo
+device: cuda:1
+dtype: float16
+seed: 7
+threads: 2
+variants:
+  - name: fp16
+    model: ../models/tiny
+  - name: rtn-int4-g32
+    model: ../models/tiny
+    quantize: rtn:bits=4,group_size=32,sym=false
+  - name: rtn-int8
+    model: ../models/tiny
+    dtype: bfloat16
+    quantize: {method: rtn, bits: 8, group_size: -1, sym: true}
+perplexity:
+  data: ../datasets/test.txt
+  protocols: [sliding, gptq]
+  max_length: 64
+  batch_size: 4
+)";
+
+TEST_F(RunConfigTest, ValidConfigFillsStructsWithDefaultsAndResolvedPaths) {
+    RunConfig c = parse(kFull);
+    EXPECT_EQ(c.name, "demo");
+    EXPECT_EQ(c.output_dir, dir_ / "runs" / "demo");
+    EXPECT_EQ(c.device, "cuda:1");
+    EXPECT_EQ(c.seed, 7);
+    EXPECT_EQ(c.threads, 2);
+    ASSERT_EQ(c.variants.size(), 3u);
+    EXPECT_TRUE(c.variants[0].baseline);  // the first, by default
+    EXPECT_FALSE(c.variants[1].baseline);
+    EXPECT_EQ(c.baseline().name, "fp16");
+    EXPECT_EQ(c.variants[0].model, dir_ / "models" / "tiny");
+    EXPECT_EQ(c.variants[0].dtype, "float16");  // inherited
+    EXPECT_EQ(c.variants[2].dtype, "bfloat16");
+    EXPECT_FALSE(c.variants[0].quantize.has_value());
+    ASSERT_TRUE(c.variants[1].quantize.has_value());
+    EXPECT_EQ(c.variants[1].quantize->method, "rtn");
+    EXPECT_EQ(c.variants[1].quantize->params.at("group_size"), "32");
+    ASSERT_TRUE(c.perplexity.has_value());
+    EXPECT_EQ(c.perplexity->data, dir_ / "datasets" / "test.txt");
+    EXPECT_EQ(c.perplexity->protocols, (std::vector<std::string>{"sliding", "gptq"}));
+    EXPECT_EQ(c.perplexity->max_length, 64);
+    EXPECT_EQ(c.perplexity->stride, 32);  // max_length / 2
+    EXPECT_EQ(c.perplexity->batch_size, 4);
+    EXPECT_EQ(c.perplexity->limit, 0);
+    EXPECT_EQ(c.source_path, config_);
+    EXPECT_EQ(c.sha256, sha256_hex(kFull));
+}
+
+TEST_F(RunConfigTest, EffectiveEchoHasEveryOptionResolved) {
+    const nlohmann::json e = parse(R"(variants:
+  - {name: a, model: ../models/tiny}
+  - {name: b, model: ../models/tiny, baseline: true, quantize: {method: rtn, bits: 4}}
+perplexity: {data: ../datasets/test.txt, protocol: gptq}
+)").effective;
+    EXPECT_EQ(e["name"], "demo");  // the file's stem
+    EXPECT_EQ(e["output_dir"], (dir_ / "configs" / "runs" / "demo").string());
+    EXPECT_EQ(e["device"], "cpu");
+    EXPECT_EQ(e["dtype"], "float16");
+    EXPECT_EQ(e["seed"], 1234);
+    EXPECT_EQ(e["threads"], 0);
+    EXPECT_EQ(e["variants"][0]["baseline"], false);
+    EXPECT_EQ(e["variants"][1]["baseline"], true);
+    EXPECT_EQ(e["variants"][0]["dtype"], "float16");
+    EXPECT_EQ(e["variants"][0]["quantize"], nullptr);
+    EXPECT_EQ(e["variants"][1]["quantize"], "rtn:bits=4");
+    EXPECT_EQ(e["variants"][1]["model"], (dir_ / "models" / "tiny").string());
+    const nlohmann::json& p = e["perplexity"];
+    EXPECT_EQ(p["data"], (dir_ / "datasets" / "test.txt").string());
+    EXPECT_EQ(p["protocols"], nlohmann::json::array({"gptq"}));
+    EXPECT_EQ(p["max_length"], 512);
+    EXPECT_EQ(p["stride"], 256);
+    EXPECT_EQ(p["batch_size"], 1);
+    EXPECT_EQ(p["limit"], 0);
+    EXPECT_EQ(p.size(), 6u);
+    EXPECT_EQ(e.size(), 8u);
+}
+
+TEST_F(RunConfigTest, AbsentSectionEchoesNull) {
+    RunConfig c = parse("variants: [{name: a, model: ../models/tiny}]\n");
+    EXPECT_FALSE(c.perplexity.has_value());
+    EXPECT_EQ(c.effective["perplexity"], nullptr);
+}
+
+TEST_F(RunConfigTest, LoadsFromFile) {
+    std::ofstream(config_) << kFull;
+    RunConfig c = load_run_config(config_);
+    EXPECT_EQ(c.variants.size(), 3u);
+    EXPECT_EQ(c.sha256, sha256_hex(kFull));
+}
+
+TEST_F(RunConfigTest, MisspeltKeyIsUnknownWithSuggestionAtItsLine) {
+    const std::string msg = error_of(R"(variants: [{name: a, model: ../models/tiny}]
+perplexity:
+  data: ../datasets/test.txt
+  max_lenght: 512
+)");
+    EXPECT_EQ(msg, config_.string() +
+                       ":4: perplexity.max_lenght: unknown key (did you mean 'max_length'?)");
+}
+
+TEST_F(RunConfigTest, MissingPathNamesTheResolvedPath) {
+    const std::string msg = error_of(R"(variants:
+  - name: a
+    model: ../models/tiny
+  - name: b
+    model: ../models/nope
+)");
+    EXPECT_EQ(msg, config_.string() + ":5: variants[1].model: path does not exist: " +
+                       (dir_ / "models" / "nope").string());
+}
+
+TEST_F(RunConfigTest, WrongTypeNamesExpectedAndGot) {
+    const std::string msg = error_of(R"(seed: abc
+variants: [{name: a, model: ../models/tiny}]
+)");
+    EXPECT_EQ(msg, config_.string() + ":1: seed: expected an integer, got 'abc'");
+    EXPECT_NE(error_of("variants: {name: a}\n").find(":1: variants: expected a list, got a map"),
+              std::string::npos);
+    EXPECT_NE(error_of("seed: [1]\nvariants: [{name: a, model: ../models/tiny}]\n")
+                  .find(":1: seed: expected an integer, got a list"),
+              std::string::npos);
+}
+
+TEST_F(RunConfigTest, MissingRequiredKeyPointsAtTheParentMap) {
+    const std::string msg = error_of(R"(variants:
+  - name: a
+    model: ../models/tiny
+  - name: b
+perplexity:
+  max_length: 64
+)");
+    EXPECT_EQ(msg, config_.string() + ":4: variants[1].model: missing required option");
+    EXPECT_EQ(error_of("seed: 1\n"), config_.string() + ":1: variants: missing required option");
+    EXPECT_EQ(error_of("variants: [{name: a, model: ../models/tiny}]\nperplexity:\n  limit: 3\n"),
+              config_.string() + ":3: perplexity.data: missing required option");
+}
+
+TEST_F(RunConfigTest, MalformedYamlNamesTheLine) {
+    const std::string msg = error_of("variants:\n  - name: a\n    model: [unclosed\n");
+    EXPECT_EQ(msg.rfind(config_.string() + ":", 0), 0u) << msg;
+    EXPECT_NE(msg.find("invalid YAML"), std::string::npos) << msg;
+    EXPECT_NE(error_of("a: b\n  c: d\n").find(config_.string() + ":2: invalid YAML"),
+              std::string::npos);
+}
+
+TEST_F(RunConfigTest, DuplicateVariantNamesRejected) {
+    const std::string msg = error_of(R"(variants:
+  - name: a
+    model: ../models/tiny
+  - name: a
+    model: ../models/tiny
+)");
+    EXPECT_EQ(msg, config_.string() +
+                       ":4: variants[1].name: duplicate variant name 'a' (also variants[0])");
+}
+
+TEST_F(RunConfigTest, NoVariantsRejected) {
+    EXPECT_EQ(error_of("variants: []\n"), config_.string() + ":1: variants: must not be empty");
+}
+
+TEST_F(RunConfigTest, TwoBaselinesRejectedAtTheSecond) {
+    const std::string msg = error_of(R"(variants:
+  - {name: a, model: ../models/tiny, baseline: true}
+  - name: b
+    model: ../models/tiny
+    baseline: true
+)");
+    EXPECT_EQ(msg, config_.string() +
+                       ":5: variants[1].baseline: a second baseline; variants[0] is already the "
+                       "baseline");
+}
+
+TEST_F(RunConfigTest, EmptyFileRejected) {
+    EXPECT_NE(error_of("").find(config_.string() + ":1: the file is empty"), std::string::npos);
+    EXPECT_NE(error_of("# only a comment\n").find(":1: the file is empty"), std::string::npos);
+    EXPECT_NE(error_of("- a\n- b\n").find(":1: expected a map of options, got a list"),
+              std::string::npos);
+}
+
+TEST_F(RunConfigTest, RangesEnumsAndCrossFieldChecks) {
+    const std::string v = "variants: [{name: a, model: ../models/tiny}]\n";
+    EXPECT_EQ(error_of(v + "dtype: floet16\n"),
+              config_.string() +
+                  ":2: dtype: unknown value 'floet16' (did you mean 'float16'?); expected one of: "
+                  "float32, float16, bfloat16");
+    EXPECT_EQ(error_of(v + "device: gpu\n"),
+              config_.string() + ":2: device: unknown device 'gpu'; expected cpu, cuda or cuda:N");
+    EXPECT_EQ(error_of(v + "perplexity:\n  data: ../datasets/test.txt\n  max_length: 8\n"
+                           "  stride: 9\n"),
+              config_.string() + ":5: perplexity.stride: must be in 1..max_length (8), got 9");
+    EXPECT_EQ(error_of(v + "perplexity: {data: ../datasets/test.txt, stride: 0}\n"),
+              config_.string() + ":2: perplexity.stride: must be at least 1, got 0");
+    EXPECT_NE(error_of(v + "perplexity: {data: ../datasets/test.txt, "
+                           "protocols: [sliding, slidng]}\n")
+                  .find("perplexity.protocols: unknown value 'slidng' (did you mean 'sliding'?)"),
+              std::string::npos);
+    EXPECT_NE(error_of(v + "perplexity: {data: ../datasets/test.txt, protocol: gptq, "
+                           "protocols: [gptq]}\n")
+                  .find("perplexity.protocols: 'protocol' (line 2) and 'protocols' name the same"),
+              std::string::npos);
+    EXPECT_NE(error_of(v + "seed: 1\nseed: 2\n").find(":3: seed: given twice (first on line 2)"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants: [{name: 'a b', model: ../models/tiny}]\n")
+                  .find("variants[0].name: 'a b' is not a valid name"),
+              std::string::npos);
+}
+
+TEST(QuantizeSpec, ShortAndMapFormsGiveTheSameCanonicalSpec) {
+    QuantizeSpec s = parse_quantize_spec(" rtn : sym=false, bits=4 ,group_size=32");
+    EXPECT_EQ(s.method, "rtn");
+    EXPECT_EQ(s.to_string(), "rtn:bits=4,group_size=32,sym=false");
+    EXPECT_EQ(parse_quantize_spec("fp8:granularity=channel").to_string(),
+              "fp8:granularity=channel");
+    EXPECT_EQ(parse_quantize_spec("fp8").to_string(), "fp8");
+    EXPECT_TRUE(parse_quantize_spec("fp8").params.empty());
+}
+
+TEST(QuantizeSpec, SyntaxErrorsAreBadInput) {
+    for (const char* bad : {"", ":bits=4", "rtn:bits", "rtn:bits=4,bits=8", "rtn:=4", "rtn:bits=",
+                            "rtn:bits=4,", "r t n"}) {
+        try {
+            parse_quantize_spec(bad);
+            ADD_FAILURE() << "accepted '" << bad << "'";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+            EXPECT_EQ(std::string(e.what()).rfind(std::string("invalid quantize spec '") + bad, 0),
+                      0u)
+                << e.what();
+        }
+    }
+}
+
+TEST_F(RunConfigTest, QuantizeMapAndStringFormsAreEqual) {
+    RunConfig c = parse(R"(variants:
+  - name: a
+    model: ../models/tiny
+    quantize: rtn:bits=4,group_size=32,sym=false
+  - name: b
+    model: ../models/tiny
+    quantize: {method: rtn, sym: false, group_size: 32, bits: 4}
+)");
+    EXPECT_EQ(*c.variants[0].quantize, *c.variants[1].quantize);
+    EXPECT_EQ(c.effective["variants"][1]["quantize"], "rtn:bits=4,group_size=32,sym=false");
+    EXPECT_EQ(error_of("variants: [{name: a, model: ../models/tiny, quantize: {bits: 4}}]\n"),
+              config_.string() + ":1: variants[0].quantize.method: missing required option");
+    EXPECT_NE(error_of("variants: [{name: a, model: ../models/tiny, quantize: 'rtn:bits'}]\n")
+                  .find(":1: variants[0].quantize: invalid quantize spec 'rtn:bits'"),
+              std::string::npos);
+}
+
+TEST_F(RunConfigTest, CliFlagsOverrideAndAreValidatedByTheDeclarations) {
+    CLI::App app;
+    CliOverrides overrides;
+    add_cli_flags(app, run_config_options(), overrides);
+    const char* argv[] = {"qbench", "--limit", "5", "--device", "cuda", "--out", "/tmp/x"};
+    app.parse(7, const_cast<char**>(argv));
+    RunConfig c = parse(kFull, overrides);
+    EXPECT_EQ(c.perplexity->limit, 5);
+    EXPECT_EQ(c.device, "cuda");
+    EXPECT_EQ(c.output_dir, fs::path("/tmp/x"));
+    EXPECT_EQ(c.effective["perplexity"]["limit"], 5);
+    EXPECT_EQ(error_of(kFull, {{"--limit", "abc"}}),
+              "--limit: perplexity.limit: expected an integer, got 'abc'");
+    EXPECT_EQ(error_of(kFull, {{"--limit", "-1"}}),
+              "--limit: perplexity.limit: must be at least 0, got -1");
+    EXPECT_EQ(error_of(kFull, {{"--bogus", "1"}}), "--bogus: no config option has this flag");
+}
+
+TEST(RunConfigOptions, DescribeNestedOptionsWithFlagsAndDefaults) {
+    const std::vector<OptionInfo> options = run_config_options();
+    auto find = [&](const std::string& key) {
+        for (const auto& o : options)
+            if (o.key == key) return o;
+        ADD_FAILURE() << key;
+        return OptionInfo{};
+    };
+    EXPECT_EQ(find("perplexity.limit").cli_flag, "--limit");
+    EXPECT_EQ(find("perplexity.limit").type, "integer");
+    EXPECT_EQ(find("perplexity.stride").default_text, "max_length/2");
+    EXPECT_EQ(find("perplexity.protocols").default_text, R"(["sliding"])");
+    EXPECT_TRUE(find("variants[].model").required);
+    EXPECT_EQ(find("variants[].model").type, "path");
+    EXPECT_EQ(find("device").default_text, "cpu");
+}
+
+}  // namespace
+}  // namespace qbench::config

@@ -1,0 +1,199 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "qbench/report/report.hpp"
+#include "qbench/report/reporter.hpp"
+#include "qbench/util/error.hpp"
+#include "qbench/util/files.hpp"
+
+namespace qbench::report {
+namespace {
+
+using nlohmann::json;
+
+PerplexityResult ppl_result(std::string protocol, double ppl, std::int64_t tokens) {
+    PerplexityResult r;
+    r.protocol = std::move(protocol);
+    r.data_path = "/data/test.txt";
+    r.data_sha256 = "ab12";
+    r.max_length = 512;
+    r.stride = r.protocol == "sliding" ? 256 : 0;
+    r.input_tokens = 2048;
+    r.nll_sum = std::log(ppl) * static_cast<double>(tokens);
+    r.tokens_scored = tokens;
+    r.ppl = ppl;
+    r.blocks = {{r.nll_sum / 2, tokens / 2}, {r.nll_sum / 2, tokens - tokens / 2}};
+    r.seconds = 1.25;
+    return r;
+}
+
+Report sample_report() {
+    Report rep;
+    RunContext& c = rep.context;
+    c.qbench_version = "0.1.0";
+    c.git_commit = "abc123";
+    c.build_type = "Release";
+    c.compiler = "GCC 12.2.0";
+    c.libtorch_version = "2.13.0";
+    c.cpu_model = "Test CPU";
+    c.threads = 8;
+    c.seed = 1234;
+    c.device = "cpu";
+    c.config = json{{"name", "demo"}, {"seed", 1234}};
+    c.config_sha256 = "ff00";
+    c.start_time = "2026-11-27T12:00:00.000Z";
+    c.end_time = "2026-11-27T12:05:00.500Z";
+
+    VariantResult base;
+    base.name = "fp16";
+    base.baseline = true;
+    base.model = {"/models/tiny", "safetensors", "LlamaForCausalLM", "float16", "cpu",
+                  1000, 2000, "none", {{"model.layers.0.mlp.up_proj", "dense"}}};
+    base.perplexity = {ppl_result("sliding", 20.0, 1000), ppl_result("gptq", 16.0, 1022)};
+
+    VariantResult q = base;
+    q.name = "rtn-int4";
+    q.baseline = false;
+    q.model.weight_bytes = 600;
+    q.model.quantization = "rtn:bits=4,group_size=32";
+    q.perplexity = {ppl_result("sliding", 23.0, 1000)};
+    PerplexityResult rolling = ppl_result("lm-eval-rolling", 30.0, 900);
+    rolling.blocks = {{40.0, 400, 70, 350}, {50.0, 500, 80, 450}};
+    rolling.word_perplexity = 100.5;
+    rolling.byte_perplexity = 2.25;
+    rolling.bits_per_byte = 1.17;
+    q.perplexity.push_back(rolling);
+
+    VariantResult failed;
+    failed.name = "broken";
+    failed.status = "failed";
+    failed.error = "out of memory";
+    rep.variants = {base, q, failed};
+    return rep;
+}
+
+TEST(ReportJson, KeysCarryUnitsAndSchemaVersion) {
+    const json j = sample_report();
+    EXPECT_EQ(j["schema_version"], 1);
+    const json& c = j["context"];
+    for (const char* key : {"qbench_version", "git_commit", "build_type", "compiler",
+                            "libtorch_version", "cuda_version", "gpu_name", "cpu_model", "threads",
+                            "seed", "device", "config", "config_sha256", "start_time", "end_time"})
+        EXPECT_TRUE(c.contains(key)) << key;
+    EXPECT_EQ(c["config"]["name"], "demo");
+    const json& m = j["variants"][0]["model"];
+    EXPECT_EQ(m["weight_bytes"], 2000);
+    EXPECT_EQ(m["num_parameters"], 1000);
+    EXPECT_EQ(m["kernels"][0]["kernel"], "dense");
+    const json& p = j["variants"][0]["perplexity"][0];
+    EXPECT_EQ(p["protocol"], "sliding");
+    EXPECT_EQ(p["max_length_tokens"], 512);
+    EXPECT_EQ(p["stride_tokens"], 256);
+    EXPECT_EQ(p["input_tokens"], 2048);
+    EXPECT_EQ(p["tokens_scored"], 1000);
+    EXPECT_DOUBLE_EQ(p["ppl"].get<double>(), 20.0);
+    EXPECT_DOUBLE_EQ(p["seconds"].get<double>(), 1.25);
+    EXPECT_FALSE(p.contains("word_perplexity"));
+    ASSERT_EQ(p["blocks"].size(), 2u);
+    EXPECT_EQ(p["blocks"][0].size(), 2u);  // nll_sum, tokens
+    EXPECT_EQ(p["blocks"][0]["tokens"], 500);
+    const json& r = j["variants"][1]["perplexity"][1];
+    EXPECT_EQ(r["blocks"][1],
+              json({{"nll_sum", 50.0}, {"tokens", 500}, {"words", 80}, {"bytes", 450}}));
+    EXPECT_DOUBLE_EQ(r["word_perplexity"].get<double>(), 100.5);
+    EXPECT_DOUBLE_EQ(r["bits_per_byte"].get<double>(), 1.17);
+    EXPECT_EQ(j["variants"][2]["status"], "failed");
+    EXPECT_EQ(j["variants"][2]["error"], "out of memory");
+}
+
+TEST(ReportJson, RoundTripsThroughTextExactly) {
+    const Report rep = sample_report();
+    const Report back = json::parse(json(rep).dump()).get<Report>();
+    EXPECT_EQ(back, rep);
+}
+
+TEST(ReportJson, NonFiniteNumbersBecomeNullAndReadBackAsNaN) {
+    PerplexityResult r = ppl_result("sliding", 2.0, 10);
+    r.ppl = std::numeric_limits<double>::infinity();
+    const json j = r;
+    EXPECT_TRUE(j["ppl"].is_null());
+    EXPECT_TRUE(std::isnan(j.get<PerplexityResult>().ppl));
+}
+
+TEST(ReportJson, ReadReportRejectsNewerSchemaAndMissingKeysNamingTheFile) {
+    const fs::path dir = fs::temp_directory_path() / "qbench_report_read_test";
+    fs::remove_all(dir);
+    json j = sample_report();
+    j["schema_version"] = 2;
+    write_file_atomic(dir / "new.json", j.dump());
+    try {
+        read_report(dir / "new.json");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+        EXPECT_NE(std::string(e.what()).find("new.json: schema_version 2"), std::string::npos)
+            << e.what();
+    }
+    j["schema_version"] = 1;
+    j["variants"][0].erase("model");
+    write_file_atomic(dir / "bad.json", j.dump());
+    try {
+        read_report(dir / "bad.json");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+        EXPECT_NE(std::string(e.what()).find("bad.json: not a qbench report"), std::string::npos);
+    }
+    fs::remove_all(dir);
+}
+
+TEST(WriteReport, WritesBothFilesAtomicallyAndIdempotently) {
+    const fs::path dir = fs::temp_directory_path() / "qbench_write_report_test";
+    fs::remove_all(dir);
+    Report rep = sample_report();
+    write_report(rep, dir / "out");
+    write_report(rep, dir / "out");
+    rep.variants.pop_back();
+    write_report(rep, dir / "out");
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir / "out")) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"report.json", "report.md"}));
+    EXPECT_EQ(read_report(dir / "out" / "report.json"), rep);
+    fs::remove_all(dir);
+}
+
+TEST(MarkdownReporter, TableHasPplTokensAndRatioToBaselineOnTheSameProtocol) {
+    std::ostringstream out;
+    MarkdownReporter md(out);
+    render(sample_report(), md);
+    const std::string text = out.str();
+    EXPECT_NE(text.find("# qbench report: demo"), std::string::npos) << text;
+    EXPECT_NE(text.find("seed 1234"), std::string::npos);
+    // 23 / 20 = 1.15 on sliding; the baseline is 1 against itself.
+    EXPECT_NE(text.find("| rtn-int4 | sliding | 23.0000 | 1000 | 1.1500 |"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("| fp16 | sliding | 20.0000 | 1000 | 1.0000 |"), std::string::npos);
+    EXPECT_NE(text.find("| fp16 | gptq | 16.0000 | 1022 | 1.0000 |"), std::string::npos);
+    // No baseline result for lm-eval-rolling: no ratio.
+    EXPECT_NE(text.find("| rtn-int4 | lm-eval-rolling | 30.0000 | 900 | - |"), std::string::npos);
+    EXPECT_NE(text.find("| broken |  |  | 0.0 | failed: out of memory |"), std::string::npos);
+    EXPECT_NE(text.find("| fp16 (baseline) | none | float16 | 0.0 | ok |"), std::string::npos);
+}
+
+TEST(JsonReporter, WritesTheDocumentAtFinalize) {
+    std::ostringstream out;
+    JsonReporter reporter(out);
+    const Report rep = sample_report();
+    reporter.report_context(rep.context);
+    reporter.report_variants(rep.variants);
+    EXPECT_TRUE(out.str().empty());
+    reporter.finalize();
+    EXPECT_EQ(json::parse(out.str()).get<Report>(), rep);
+}
+
+}  // namespace
+}  // namespace qbench::report
