@@ -1,7 +1,9 @@
 // Perplexity protocols (DESIGN.md, "Perplexity protocols"). Each protocol turns token streams
 // into scoring windows; one scorer runs them all, so the protocols differ only in their windows.
 //   sliding          per document: windows every `stride` tokens, `max_length` long; each token
-//                    after the first is scored once, in the first window containing it
+//                    after the first is scored once, in the first window containing it, from
+//                    the context inside that window (with stride == max_length a window's first
+//                    token has no such context and is not scored, as in the transformers guide)
 //   gptq             documents joined (text: "\n\n"), cut into len / max_length disjoint
 //                    segments (tail dropped), tokens 1..max_length-1 of each scored
 //   llama.cpp        documents joined, floor(N / n_ctx) chunks, first token -> BOS (when the
