@@ -47,6 +47,14 @@ double percentile(const std::vector<double>& samples, double q) {
     return type7(sorted_samples(samples), q);
 }
 
+double percentile_sorted(const std::vector<double>& sorted, double q) {
+    check_q(q);
+    if (sorted.empty()) {
+        throw_bad_input("a percentile needs at least one sample");
+    }
+    return type7(sorted, q);
+}
+
 bool undersampled(std::int64_t n, double q) {
     return q >= 1.0 || static_cast<double>(n) < 10.0 / (1.0 - q);
 }

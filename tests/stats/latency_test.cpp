@@ -42,6 +42,7 @@ TEST(Latency, SingleSample) {
 
 TEST(Latency, RejectsNoSamples) {
     EXPECT_THROW(summarize_latency({}), Error);
+    EXPECT_THROW(summarize_latency({1.0, NAN}), Error);
 }
 
 }  // namespace qbench::stats

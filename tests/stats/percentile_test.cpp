@@ -20,6 +20,11 @@ TEST(Percentile, MatchesNumpyLinear) {
     EXPECT_DOUBLE_EQ(percentile({3, 1, 2}, 0.25), 1.5);
 }
 
+TEST(Percentile, SortedVariantAgrees) {
+    EXPECT_NEAR(percentile_sorted({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0.9), 9.1, 1e-12);
+    EXPECT_THROW(percentile_sorted({}, 0.5), Error);
+}
+
 TEST(Percentile, SingleSampleIsEveryPercentile) {
     EXPECT_DOUBLE_EQ(percentile({4.2}, 0.0), 4.2);
     EXPECT_DOUBLE_EQ(percentile({4.2}, 0.999), 4.2);

@@ -16,6 +16,10 @@ namespace qbench::stats {
 // Throws kBadInput for no samples, a non-finite sample or q outside [0, 1].
 double percentile(const std::vector<double>& samples, double q);
 
+// The same on samples already sorted ascending (not checked), to take several percentiles of one
+// large sample with a single sort. Throws kBadInput for no samples or q outside [0, 1].
+double percentile_sorted(const std::vector<double>& sorted, double q);
+
 // True when n < 10 / (1 − q): fewer than 10 expected observations beyond the percentile, too few
 // to report it (1,000 samples for P99, 10,000 for P99.9). Always true for q = 1.
 bool undersampled(std::int64_t n, double q);

@@ -38,8 +38,7 @@ struct TwoProportion {
 //   (0.299, 0.262, 164): z = 0.7458, p = 0.4558, critical_difference = 0.09724, mde = 0.1390;
 //   (0.568, 0.521, 1319): z = 2.424, p = 0.01537, critical_difference = 0.03801;
 //   (0.698, 0.691, 14000): z = 1.271, p = 0.2036, critical_difference = 0.01079.
-// Edge cases: p1 = p2 = 0 or 1 gives se = 0, z = 0, p = 1. If se = 0 the z-test is undefined for
-// p1 != p2, which cannot happen (pooled in (0, 1) whenever p1 != p2).
+// Edge cases: p1 = p2 = 0 or p1 = p2 = 1 gives se = 0, z = 0, p = 1 (se > 0 whenever p1 != p2).
 // Throws kBadInput unless n >= 1 and p1, p2 lie in [0, 1], or for confidence / power outside
 // (0, 1).
 TwoProportion two_proportion(double p1, double p2, std::int64_t n, double confidence = 0.95,
