@@ -4,7 +4,6 @@
 #include <boost/math/distributions/binomial.hpp>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <cmath>
-#include <cstdlib>
 
 #include "qbench/util/error.hpp"
 
