@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
 
     cli::Context ctx;
     // (one line per subcommand, in the order of DESIGN.md's command list)
+    cli::add_stats_command(app, ctx);
+    cli::add_cost_command(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -13,5 +13,7 @@ struct Context {
 };
 
 // (one line per subcommand, in the order of DESIGN.md's command list)
+void add_stats_command(CLI::App& app, Context& ctx);
+void add_cost_command(CLI::App& app, Context& ctx);
 
 }  // namespace qbench::cli
