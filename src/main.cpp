@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     CLI::App app{"qbench: benchmark quantized LLM checkpoints against their FP16 baseline", "qbench"};
     app.set_version_flag("--version", version_line());
     app.require_subcommand(1);
+    app.fallthrough();  // global flags (-q, -v) also after the subcommand
     bool quiet = false;
     bool verbose = false;
     app.add_flag("-q,--quiet", quiet, "No progress or info messages on stderr")->configurable(false);
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
 
     cli::Context ctx;
     // (one line per subcommand, in the order of DESIGN.md's command list)
+    cli::add_run_command(app, ctx);
+    cli::add_ppl_command(app, ctx);
+    cli::add_inspect_command(app, ctx);
     cli::add_stats_command(app, ctx);
     cli::add_cost_command(app, ctx);
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "qbench/model/decoder.hpp"
+#include "qbench/model/runtime.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
 #include "qbench/util/progress.hpp"
@@ -178,8 +179,10 @@ void finalize(report::PerplexityResult& r) {
     }
 }
 
-report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& in,
-                                             const PerplexityOptions& o) {
+namespace {
+
+report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityInput& in,
+                                  const PerplexityOptions& o) {
     const auto started = std::chrono::steady_clock::now();
     std::size_t n_blocks = 0;
     auto windows = make_windows(in, o, &n_blocks);
@@ -244,6 +247,13 @@ report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const 
     finalize(r);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
+}
+
+}  // namespace
+
+report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& in,
+                                             const PerplexityOptions& o) {
+    return model::guard_torch("perplexity (" + o.protocol + ")", [&] { return evaluate(model, in, o); });
 }
 
 }  // namespace qbench::eval

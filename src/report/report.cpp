@@ -127,6 +127,7 @@ void from_json(const json& j, ModelSummary& m) {
 void to_json(json& j, const VariantResult& v) {
     j = json{{"name", v.name},         {"baseline", v.baseline},
              {"status", v.status},     {"error", v.error},
+             {"error_code", v.error_code},
              {"model", v.model},       {"perplexity", v.perplexity}};
 }
 
@@ -135,6 +136,7 @@ void from_json(const json& j, VariantResult& v) {
     j.at("baseline").get_to(v.baseline);
     j.at("status").get_to(v.status);
     j.at("error").get_to(v.error);
+    v.error_code = j.value("error_code", 0);
     j.at("model").get_to(v.model);
     j.at("perplexity").get_to(v.perplexity);
 }

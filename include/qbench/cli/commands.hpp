@@ -13,6 +13,9 @@ struct Context {
 };
 
 // (one line per subcommand, in the order of DESIGN.md's command list)
+void add_run_command(CLI::App& app, Context& ctx);
+void add_ppl_command(CLI::App& app, Context& ctx);
+void add_inspect_command(CLI::App& app, Context& ctx);
 void add_stats_command(CLI::App& app, Context& ctx);
 void add_cost_command(CLI::App& app, Context& ctx);
 

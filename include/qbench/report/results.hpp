@@ -70,6 +70,7 @@ struct VariantResult {
     std::vector<PerplexityResult> perplexity;
     std::string status = "ok";  // "ok" | "failed"
     std::string error;          // set when status == "failed"
+    int error_code = 0;         // the exit code class of the failure (2 bad input, 3 runtime)
 
     bool operator==(const VariantResult&) const = default;
 };

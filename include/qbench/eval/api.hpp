@@ -1,0 +1,42 @@
+// The entry points the command line calls, free of LibTorch types so src/cli compiles without
+// LibTorch headers (DESIGN.md rule 1).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "qbench/config/quantize_spec.hpp"
+#include "qbench/eval/perplexity.hpp"
+#include "qbench/report/report.hpp"
+
+namespace qbench::eval {
+
+struct ModelRequest {
+    std::filesystem::path path;                     // HF model directory
+    std::string device = "cpu";
+    std::string dtype = "float16";
+    std::optional<config::QuantizeSpec> quantize;   // run-time quantization
+    int threads = 0;                                // 0: LibTorch's default
+};
+
+// Loads the model and scores `data` with one protocol. Options left at 0 take defaults:
+// max_length = min(2048, max_position_embeddings), stride = max_length / 2. The special-token
+// options (chunk BOS, prefix) come from the model.
+report::PerplexityResult run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
+                                        PerplexityOptions options);
+
+// What `qbench inspect` shows: read from config.json and the checkpoint's tensor headers,
+// without loading weights.
+struct ModelInfo {
+    report::ModelSummary summary;   // dtype = the stored dtype; device empty
+    nlohmann::json config;          // architecture hyperparameters as parsed
+    nlohmann::json quantization;    // quantization_config, or null
+    std::int64_t tensors = 0;
+};
+ModelInfo inspect_model(const std::filesystem::path& path);
+
+// LibTorch version, CUDA version, GPU name and threads, for a run's context block.
+void fill_runtime_context(report::RunContext& context, const std::string& device);
+
+}  // namespace qbench::eval

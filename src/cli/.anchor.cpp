@@ -1,1 +1,0 @@
-// Keeps qbench_cli non-empty while its subcommands grow; holds no code.

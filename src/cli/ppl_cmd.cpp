@@ -1,0 +1,86 @@
+// `qbench ppl MODEL --data FILE`: perplexity of one model under one named protocol.
+#include <fmt/format.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "qbench/cli/commands.hpp"
+#include "qbench/config/quantize_spec.hpp"
+#include "qbench/eval/api.hpp"
+#include "qbench/eval/perplexity.hpp"
+
+namespace qbench::cli {
+namespace {
+
+struct PplOptions {
+    eval::ModelRequest model;
+    std::string data;
+    std::string quantize;
+    eval::PerplexityOptions ppl;
+    bool json = false;
+};
+
+void print(const report::PerplexityResult& r, const PplOptions& o) {
+    if (o.json) {
+        nlohmann::json j = {{"model", o.model.path.string()},
+                            {"data", r.data_path},
+                            {"data_sha256", r.data_sha256},
+                            {"protocol", r.protocol},
+                            {"max_length", r.max_length},
+                            {"stride", r.stride},
+                            {"dtype", o.model.dtype},
+                            {"device", o.model.device},
+                            {"ppl", r.ppl},
+                            {"nll_sum", r.nll_sum},
+                            {"tokens_scored", r.tokens_scored},
+                            {"input_tokens", r.input_tokens},
+                            {"windows", r.blocks.size()},
+                            {"seconds", r.seconds}};
+        if (r.word_perplexity) j["word_perplexity"] = *r.word_perplexity;
+        if (r.byte_perplexity) j["byte_perplexity"] = *r.byte_perplexity;
+        if (r.bits_per_byte) j["bits_per_byte"] = *r.bits_per_byte;
+        nlohmann::json blocks = nlohmann::json::array();
+        for (const auto& b : r.blocks) blocks.push_back({{"nll_sum", b.nll_sum}, {"tokens", b.tokens}});
+        j["blocks"] = blocks;
+        fmt::print("{}\n", j.dump(2));
+        return;
+    }
+    fmt::print("protocol      {} (max_length {}{})\n", r.protocol, r.max_length,
+               r.stride ? fmt::format(", stride {}", r.stride) : std::string());
+    fmt::print("perplexity    {:.4f}\n", r.ppl);
+    fmt::print("tokens scored {} of {} ({} {})\n", r.tokens_scored, r.input_tokens, r.blocks.size(),
+               r.protocol == "lm-eval-rolling" ? "documents" : "windows");
+    fmt::print("nll sum       {:.6f}\n", r.nll_sum);
+    if (r.word_perplexity) fmt::print("word ppl      {:.4f}\n", *r.word_perplexity);
+    if (r.byte_perplexity) fmt::print("byte ppl      {:.4f}\n", *r.byte_perplexity);
+    if (r.bits_per_byte) fmt::print("bits/byte     {:.4f}\n", *r.bits_per_byte);
+    fmt::print("time          {:.2f} s\n", r.seconds);
+}
+
+}  // namespace
+
+void add_ppl_command(CLI::App& app, Context& ctx) {
+    auto o = std::make_shared<PplOptions>();
+    CLI::App* cmd = app.add_subcommand("ppl", "Perplexity of a model on a text or token file");
+    cmd->add_option("MODEL", o->model.path, "HF model directory")->required();
+    cmd->add_option("--data", o->data, ".txt, or .jsonl with \"text\" or \"input_ids\" per line")->required();
+    cmd->add_option("--protocol", o->ppl.protocol, "sliding | gptq | llama.cpp | lm-eval-rolling")
+        ->capture_default_str();
+    cmd->add_option("--max-length", o->ppl.max_length,
+                    "Window length in tokens (default: min(2048, max_position_embeddings))");
+    cmd->add_option("--stride", o->ppl.stride, "sliding: tokens between window starts (default: max_length/2)");
+    cmd->add_option("--batch-size", o->ppl.batch_size, "Windows per forward pass")->capture_default_str();
+    cmd->add_option("--limit", o->ppl.limit, "Score at most N windows (documents for lm-eval-rolling)");
+    cmd->add_option("--dtype", o->model.dtype, "float32 | float16 | bfloat16")->capture_default_str();
+    cmd->add_option("--device", o->model.device, "cpu | cuda | cuda:N")->capture_default_str();
+    cmd->add_option("--quantize", o->quantize, "Run-time quantization SPEC, e.g. rtn:bits=4,group_size=128");
+    cmd->add_option("--threads", o->model.threads, "CPU threads (0: LibTorch's default)");
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->callback([o, &ctx] {
+        if (!o->quantize.empty()) o->model.quantize = config::parse_quantize_spec(o->quantize);
+        print(eval::run_perplexity(o->model, o->data, o->ppl), *o);
+        ctx.exit_code = 0;
+    });
+}
+
+}  // namespace qbench::cli

@@ -1,0 +1,88 @@
+// `qbench run CONFIG.yaml`: every variant of a config, a report in the output directory, and a
+// short summary on stdout.
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "qbench/cli/commands.hpp"
+#include "qbench/config/cli_bridge.hpp"
+#include "qbench/config/run_config.hpp"
+#include "qbench/eval/runner.hpp"
+#include "qbench/report/report.hpp"
+
+namespace qbench::cli {
+namespace {
+
+struct RunOptions {
+    std::string config;
+    config::CliOverrides overrides;
+    bool resume = false;
+    bool json = false;
+};
+
+// PPL of the baseline per protocol, for the ratio column.
+std::map<std::string, double> baseline_ppl(const report::Report& rep) {
+    std::map<std::string, double> out;
+    for (const auto& v : rep.variants) {
+        if (!v.baseline) continue;
+        for (const auto& p : v.perplexity) out[p.protocol] = p.ppl;
+    }
+    return out;
+}
+
+void print_summary(const report::Report& rep, const config::RunConfig& c, bool json) {
+    const auto base = baseline_ppl(rep);
+    const auto report_path = (c.output_dir / "report.json").string();
+    if (json) {
+        nlohmann::json variants = nlohmann::json::array();
+        for (const auto& v : rep.variants) {
+            nlohmann::json ppl = nlohmann::json::object();
+            for (const auto& p : v.perplexity) {
+                ppl[p.protocol] = {{"ppl", p.ppl}, {"tokens_scored", p.tokens_scored},
+                                   {"ratio_to_baseline", base.count(p.protocol) ? p.ppl / base.at(p.protocol) : 0.0}};
+            }
+            variants.push_back({{"name", v.name}, {"baseline", v.baseline}, {"status", v.status},
+                                {"error", v.error}, {"weight_bytes", v.model.weight_bytes},
+                                {"perplexity", ppl}});
+        }
+        fmt::print("{}\n", nlohmann::json{{"report", report_path}, {"variants", variants}}.dump(2));
+        return;
+    }
+    fmt::print("{:<24} {:<16} {:>12} {:>10} {:>12} {:>12}\n", "variant", "protocol", "perplexity", "ratio",
+               "tokens", "weight MiB");
+    for (const auto& v : rep.variants) {
+        if (v.status != "ok") {
+            fmt::print("{:<24} failed: {}\n", v.name, v.error);
+            continue;
+        }
+        const double mib = v.model.weight_bytes / 1048576.0;
+        if (v.perplexity.empty()) fmt::print("{:<24} {:<16} {:>12} {:>10} {:>12} {:>12.2f}\n", v.name, "-", "-", "-", "-", mib);
+        for (const auto& p : v.perplexity) {
+            const std::string ratio = base.count(p.protocol) ? fmt::format("{:.4f}", p.ppl / base.at(p.protocol)) : "-";
+            fmt::print("{:<24} {:<16} {:>12.4f} {:>10} {:>12} {:>12.2f}\n", v.name, p.protocol, p.ppl, ratio,
+                       p.tokens_scored, mib);
+        }
+    }
+    fmt::print("report: {}\n", report_path);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Context& ctx) {
+    auto o = std::make_shared<RunOptions>();
+    CLI::App* cmd = app.add_subcommand("run", "Run every variant of a YAML config and write a report");
+    cmd->add_option("CONFIG", o->config, "Run configuration (YAML)")->required();
+    config::add_cli_flags(*cmd, config::run_config_options(), o->overrides);
+    cmd->add_flag("--resume", o->resume, "Keep the variants an earlier run of this config finished");
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->callback([o, &ctx] {
+        const auto c = config::load_run_config(o->config, o->overrides);
+        auto rep = eval::run_benchmark(c, report::host_run_context(), {o->resume});
+        print_summary(rep, c, o->json);
+        ctx.exit_code = eval::exit_code_of(rep);
+    });
+}
+
+}  // namespace qbench::cli
