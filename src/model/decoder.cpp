@@ -36,8 +36,13 @@ Decoder::Decoder(ModelConfig config, LoadOptions options)
     : config_(std::move(config)), options_(std::move(options)) {}
 
 std::unique_ptr<Decoder> Decoder::load(const std::filesystem::path& model_dir, const LoadOptions& options) {
-    auto config = load_model_config(model_dir);
-    WeightLoader loader(model_dir);
+    const auto config = load_model_config(model_dir);
+    const WeightLoader loader(model_dir);
+    return load(config, loader, options);
+}
+
+std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSource& loader,
+                                       const LoadOptions& options) {
     std::unique_ptr<Decoder> d(new Decoder(config, options));
     const auto& c = d->config_;
     const auto dev = options.device;
@@ -72,7 +77,7 @@ std::unique_ptr<Decoder> Decoder::load(const std::filesystem::path& model_dir, c
     if (!c.tie_word_embeddings) {
         if (!loader.contains("lm_head.weight")) {
             throw_bad_input("{}: missing tensor 'lm_head.weight' (tie_word_embeddings is false)",
-                            model_dir.string());
+                            loader.describe());
         }
         d->lm_head_ = linear("lm_head", c.hidden_size, c.vocab_size, false);
     }

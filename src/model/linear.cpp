@@ -17,7 +17,7 @@ std::int64_t DenseLinear::weight_bytes() const {
     return n;
 }
 
-std::unique_ptr<Linear> make_dense_linear(const LinearSpec& spec, const WeightLoader& loader) {
+std::unique_ptr<Linear> make_dense_linear(const LinearSpec& spec, const WeightSource& loader) {
     auto w = loader.load(spec.name + ".weight", spec.dtype, spec.device,
                          {spec.out_features, spec.in_features});
     std::optional<torch::Tensor> b;

@@ -11,6 +11,7 @@
 
 #include "qbench/model/config.hpp"
 #include "qbench/model/linear.hpp"
+#include "qbench/model/weights.hpp"
 #include "qbench/report/results.hpp"
 
 namespace qbench::model {
@@ -33,6 +34,10 @@ class Decoder {
 public:
     // Loads config.json + safetensors from an HF model directory.
     static std::unique_ptr<Decoder> load(const std::filesystem::path& model_dir, const LoadOptions& options);
+    // Builds the decoder from a config and any source of HF-named tensors (e.g. a GGUF file
+    // mapped to HF names).
+    static std::unique_ptr<Decoder> load(const ModelConfig& config, const WeightSource& weights,
+                                         const LoadOptions& options);
 
     const ModelConfig& config() const { return config_; }
     torch::Device device() const { return options_.device; }

@@ -11,7 +11,7 @@
 
 namespace qbench::model {
 
-class WeightLoader;
+class WeightSource;
 
 class Linear {
 public:
@@ -53,8 +53,8 @@ struct LinearSpec {
 // Builds one Linear from the checkpoint. The default makes DenseLinear from `<name>.weight`
 // (and `<name>.bias`); the quant module supplies factories for quantized checkpoints and
 // run-time quantization.
-using LinearFactory = std::function<std::unique_ptr<Linear>(const LinearSpec&, const WeightLoader&)>;
+using LinearFactory = std::function<std::unique_ptr<Linear>(const LinearSpec&, const WeightSource&)>;
 
-std::unique_ptr<Linear> make_dense_linear(const LinearSpec& spec, const WeightLoader& loader);
+std::unique_ptr<Linear> make_dense_linear(const LinearSpec& spec, const WeightSource& loader);
 
 }  // namespace qbench::model
