@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
 
     cli::Context ctx;
     // (one line per subcommand, in the order of DESIGN.md's command list)
+    cli::add_tokenize_command(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -13,5 +13,6 @@ struct Context {
 };
 
 // (one line per subcommand, in the order of DESIGN.md's command list)
+void add_tokenize_command(CLI::App& app, Context& ctx);
 
 }  // namespace qbench::cli
