@@ -5,7 +5,9 @@ Writes under tests/fixtures/tokenizer/:
   corpus.json                 the test corpus, one hex-encoded byte string per case (some cases
                               hold invalid UTF-8, which JSON strings cannot)
   <name>.tokenizer.json       small tokenizers trained here in shapes the real ones do not cover
-  <name>.expected.json        reference ids and decodes for every corpus case, for the small
+  sp_bpe.tokenizer.model      a small SentencePiece model (reference: the sentencepiece package)
+  <name>.expected.json        reference ids and decodes for every corpus case ("decode_skip_special"
+                              only where it differs from "decode"), for the small
                               tokenizers and for the real Llama-2 / Llama-3 / Qwen3 tokenizers in
                               ../shared/tokenizers (whose tokenizer files are not copied)
 
@@ -16,8 +18,12 @@ U+FFFD, exactly like Rust's String::from_utf8_lossy. qbench's C++ encode does th
 Run:  .venv/bin/python scripts/gen_tokenizer_fixtures.py [--shared ../shared/tokenizers]
 """
 import argparse
+import io
 import json
 import pathlib
+import random
+
+import sentencepiece as spm
 
 from tokenizers import (AddedToken, Regex, Tokenizer, decoders, models, normalizers,
                         pre_tokenizers, processors, trainers)
@@ -63,7 +69,42 @@ def corpus():
         ("single_space", " "),
         ("lone_marks", "\u0301\u0302 \u200d\ufe0f"),
     ]
-    return [(n, c if isinstance(c, bytes) else c.encode("utf-8")) for n, c in cases]
+    cases = [(n, c if isinstance(c, bytes) else c.encode("utf-8")) for n, c in cases]
+    return cases + fuzz_cases()
+
+
+# Blocks the fuzz cases draw from (all assigned long ago, so Unicode versions agree).
+FUZZ_RANGES = [
+    (0x20, 0x7E), (0x20, 0x7E), (0x20, 0x7E), (0x30, 0x39), (0xA0, 0xFF), (0x100, 0x17F),
+    (0x300, 0x36F), (0x391, 0x3C9), (0x410, 0x44F), (0x5D0, 0x5EA), (0x621, 0x64A),
+    (0x660, 0x669), (0x905, 0x939), (0x93E, 0x94D), (0x966, 0x96F), (0xE01, 0xE3A),
+    (0x1100, 0x1112), (0x1161, 0x1175), (0x2000, 0x200D), (0x2010, 0x2027), (0x2070, 0x209C),
+    (0x2150, 0x218B), (0x2460, 0x24FF), (0x3000, 0x303F), (0x3041, 0x3096), (0x30A1, 0x30FA),
+    (0x4E00, 0x9FA5), (0xAC00, 0xD7A3), (0xFB00, 0xFB06), (0xFF01, 0xFF5E), (0x1F300, 0x1F5FF),
+    (0x1F600, 0x1F64F), (0x1F3FB, 0x1F3FF),
+]
+FUZZ_PIECES = ["\u200d", "\ufe0f", "\n", "\r\n", "\t", "  ", "   ", "'s", "'LL", "<s>", "</s>",
+               "<|endoftext|>", "<|im_start|>", "<mask>", "[name]", "<unk>", "<0x41>", "##",
+               "\u2581"]
+
+
+def fuzz_cases(count=30, seed=20240611):
+    """Seeded random strings over many scripts, with special-token strings and invalid bytes."""
+    rng = random.Random(seed)
+    cases = []
+    for i in range(count):
+        out = bytearray()
+        for _ in range(rng.randint(5, 60)):
+            r = rng.random()
+            if r < 0.12:
+                out += rng.choice(FUZZ_PIECES).encode()
+            elif r < 0.14 and i % 4 == 3:
+                out += bytes([rng.choice([0x80, 0xBF, 0xC3, 0xE2, 0xF0, 0xFF, 0xED])])
+            else:
+                lo, hi = rng.choice(FUZZ_RANGES)
+                out += chr(rng.randint(lo, hi)).encode()
+        cases.append((f"fuzz_{i:02d}", bytes(out)))
+    return cases
 
 
 def training_text():
@@ -178,6 +219,29 @@ def train_added_tokens():
     return tok
 
 
+def train_sentencepiece(path):
+    lines = [part for line in training_text() for part in line.split("\n") if part]
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model,
+                                   model_type="bpe", vocab_size=700, byte_fallback=True,
+                                   hard_vocab_limit=False, character_coverage=0.99,
+                                   normalization_rule_name="identity",
+                                   minloglevel=2)
+    path.write_bytes(model.getvalue())
+    return spm.SentencePieceProcessor(model_proto=model.getvalue())
+
+
+def expected_sentencepiece(sp, cases):
+    """tokenizer.model semantics: BOS first with special tokens; control tokens decode to ''."""
+    out = []
+    for name, raw in cases:
+        ids = sp.encode(raw.decode("utf-8", errors="replace"))
+        ids_special = [sp.bos_id()] + ids
+        text = sp.decode(ids_special)
+        out.append({"name": name, "ids": ids, "ids_special": ids_special, "decode": text})
+    return out
+
+
 SMALL = {
     "gpt2_bytelevel": train_gpt2_bytelevel,
     "metaspace_fallback": train_metaspace_fallback,
@@ -200,11 +264,15 @@ def expected(tok, cases):
             "decode": tok.decode(ids_special, skip_special_tokens=False),
             "decode_skip_special": tok.decode(ids_special, skip_special_tokens=True),
         })
+        if out[-1]["decode_skip_special"] == out[-1]["decode"]:
+            del out[-1]["decode_skip_special"]
     return out
 
 
 def write_json(path, obj, indent=None):
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n", encoding="utf-8")
+    separators = None if indent else (",", ":")
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators) + "\n",
+                    encoding="utf-8")
 
 
 def main():
@@ -221,6 +289,9 @@ def main():
         tok.save(str(OUT / f"{name}.tokenizer.json"), pretty=False)
         tok = Tokenizer.from_file(str(OUT / f"{name}.tokenizer.json"))
         write_json(OUT / f"{name}.expected.json", {"tokenizer": name, "cases": expected(tok, cases)})
+    sp = train_sentencepiece(OUT / "sp_bpe.tokenizer.model")
+    write_json(OUT / "sp_bpe.expected.json",
+               {"tokenizer": "sp_bpe", "cases": expected_sentencepiece(sp, cases)})
     for name in REAL:
         path = args.shared / f"{name}.tokenizer.json"
         if not path.exists():

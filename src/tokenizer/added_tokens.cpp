@@ -71,14 +71,14 @@ AddedVocabulary::AddedVocabulary(std::vector<AddedToken> tokens, const Normalize
         if (!tokens_[i].special) order.push_back(i);
     }
     for (const std::size_t i : order) {
-        const AddedToken& t = tokens_[i];
+        AddedToken& t = tokens_[i];
         by_id_.emplace(t.id, i);
+        t.text = t.content;
         if (t.normalized) {
-            std::string pattern = t.content;
-            if (normalizer != nullptr) normalizer->normalize(pattern);
-            normalized_.insert(pattern, static_cast<std::int32_t>(i));
+            if (normalizer != nullptr) normalizer->normalize(t.text);
+            normalized_.insert(t.text, static_cast<std::int32_t>(i));
         } else {
-            raw_.insert(t.content, static_cast<std::int32_t>(i));
+            raw_.insert(t.text, static_cast<std::int32_t>(i));
         }
     }
 }

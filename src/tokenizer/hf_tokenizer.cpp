@@ -87,7 +87,7 @@ public:
         tokens.reserve(ids.size());
         for (const std::int32_t id : ids) {
             if (const AddedToken* added = added_.find(id)) {
-                if (!(skip_special && added->special)) tokens.push_back(added->content);
+                if (!(skip_special && added->special)) tokens.push_back(added->text);
             } else {
                 tokens.push_back(model_token(id));
             }
@@ -106,7 +106,7 @@ public:
     }
 
     std::string token_bytes(std::int32_t id) const override {
-        if (const AddedToken* added = added_.find(id)) return added->content;
+        if (const AddedToken* added = added_.find(id)) return added->text;
         std::string token = model_token(id);
         if (decoder_) decoder_->token_bytes(token);
         return token;

@@ -46,26 +46,11 @@ public:
         return ids;
     }
 
-    // Runs of ordinary ids are decoded by SentencePiece; control tokens (which SentencePiece
-    // decodes to nothing) are written as their piece unless skip_special.
-    std::string decode(const std::vector<std::int32_t>& ids, bool skip_special) const override {
-        std::string text;
-        std::vector<int> run;
-        const auto flush = [&] {
-            if (!run.empty()) text += processor_.DecodeIds(run);
-            run.clear();
-        };
-        for (const std::int32_t id : ids) {
-            check(id);
-            if (processor_.IsControl(id)) {
-                flush();
-                if (!skip_special) text += processor_.IdToPiece(id);
-            } else {
-                run.push_back(id);
-            }
-        }
-        flush();
-        return text;
+    // SentencePiece decodes control tokens (BOS, EOS) to nothing, so skip_special changes
+    // nothing here.
+    std::string decode(const std::vector<std::int32_t>& ids, bool /*skip_special*/) const override {
+        for (const std::int32_t id : ids) check(id);
+        return processor_.DecodeIds(std::vector<int>(ids.begin(), ids.end()));
     }
 
     std::string token_bytes(std::int32_t id) const override {

@@ -25,6 +25,9 @@ struct AddedToken {
     bool lstrip = false;
     bool rstrip = false;
     bool normalized = false;
+    // What decode writes for it: the content, normalized when `normalized` is set (as HF's
+    // id_to_token does). Set by AddedVocabulary.
+    std::string text;
 };
 
 class AddedVocabulary {
