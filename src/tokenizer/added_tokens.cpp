@@ -112,8 +112,8 @@ void AddedVocabulary::split(std::vector<Piece>& pieces, const Trie& trie) const 
         const std::string_view s = piece.text;
         const auto emit = [&](std::size_t begin, std::size_t end, std::int32_t id) {
             if (end > begin) {
-                out.push_back({std::string(s.substr(begin, end - begin)), id,
-                               piece.at_start && begin == 0});
+                out.push_back(
+                    {std::string(s.substr(begin, end - begin)), id, piece.at_start && begin == 0});
             }
         };
         std::size_t start_offset = 0;
@@ -146,13 +146,15 @@ void AddedVocabulary::split(std::vector<Piece>& pieces, const Trie& trie) const 
             std::size_t stop = best_end;
             pos = best_end;  // the next search starts after this match, used or not
             if (token.single_word) {
-                const bool start_space = start == 0 || !is_word_char(last_code_point(s.substr(0, start)));
+                const bool start_space =
+                    start == 0 || !is_word_char(last_code_point(s.substr(0, start)));
                 std::size_t len = 0;
                 const bool stop_space =
                     stop == s.size() || !is_word_char(next_code_point(s, stop, len));
                 if (!start_space || !stop_space) continue;
             }
-            if (token.lstrip) start = std::max(trailing_space_start(s.substr(0, start)), start_offset);
+            if (token.lstrip)
+                start = std::max(trailing_space_start(s.substr(0, start)), start_offset);
             if (token.rstrip) stop += leading_space_length(s.substr(stop));
             emit(start_offset, start, -1);
             emit(start, stop, token.id);

@@ -1,7 +1,6 @@
 #include "qbench/tokenizer/bpe.hpp"
 
 #include <nlohmann/json.hpp>
-
 #include <queue>
 
 #include "qbench/tokenizer/json_spec.hpp"
@@ -46,6 +45,9 @@ Bpe::Bpe(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& me
     for (const auto& [token, id] : vocab_) {
         if (id < 0) throw_bad_input("BPE vocab: token '{}' has negative id {}", token, id);
         max_id = std::max(max_id, id);
+    }
+    if (max_id >= 0 && static_cast<std::size_t>(max_id) > 4 * vocab_.size() + 65536) {
+        throw_bad_input("BPE vocab: id {} is far beyond the {} tokens", max_id, vocab_.size());
     }
     id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
     has_token_.assign(id_to_token_.size(), false);
@@ -120,7 +122,8 @@ void Bpe::tokenize(std::string_view word, std::vector<std::int32_t>& out) const 
     if (cacheable) {
         std::lock_guard lock(cache_mutex_);
         if (cache_.size() >= kCacheMaxEntries) cache_.clear();
-        cache_.emplace(std::string(word), std::vector<std::int32_t>(out.begin() + first, out.end()));
+        cache_.emplace(std::string(word),
+                       std::vector<std::int32_t>(out.begin() + first, out.end()));
     }
 }
 
@@ -186,12 +189,14 @@ void Bpe::merge_word(std::string_view word, std::vector<std::int32_t>& out) cons
         left.next = right.next;
         if (right.next >= 0) symbols[static_cast<std::size_t>(right.next)].prev = top.pos;
         if (left.prev >= 0) {
-            if (const auto* pm = find_merge(symbols[static_cast<std::size_t>(left.prev)].id, left.id)) {
+            if (const auto* pm =
+                    find_merge(symbols[static_cast<std::size_t>(left.prev)].id, left.id)) {
                 queue.push({left.prev, pm->rank, pm->new_id});
             }
         }
         if (left.next >= 0) {
-            if (const auto* nm = find_merge(left.id, symbols[static_cast<std::size_t>(left.next)].id)) {
+            if (const auto* nm =
+                    find_merge(left.id, symbols[static_cast<std::size_t>(left.next)].id)) {
                 queue.push({top.pos, nm->rank, nm->new_id});
             }
         }
@@ -204,7 +209,8 @@ void Bpe::merge_word(std::string_view word, std::vector<std::int32_t>& out) cons
 std::unique_ptr<Bpe> make_bpe(const nlohmann::json& spec) {
     constexpr std::string_view what = "BPE model";
     const auto& vocab_json = json_member(spec, what, "vocab");
-    if (!vocab_json.is_object()) throw_bad_input("tokenizer.json: {}: 'vocab' must be an object", what);
+    if (!vocab_json.is_object())
+        throw_bad_input("tokenizer.json: {}: 'vocab' must be an object", what);
     Vocab vocab;
     vocab.reserve(vocab_json.size());
     for (const auto& [token, id] : vocab_json.items()) {
@@ -215,7 +221,8 @@ std::unique_ptr<Bpe> make_bpe(const nlohmann::json& spec) {
     }
     std::vector<std::pair<std::string, std::string>> merges;
     const auto& merges_json = json_member_or_null(spec, "merges");
-    if (!merges_json.is_null() && !merges_json.is_array()) throw_bad_input("tokenizer.json: {}: 'merges' must be a list", what);
+    if (!merges_json.is_null() && !merges_json.is_array())
+        throw_bad_input("tokenizer.json: {}: 'merges' must be a list", what);
     merges.reserve(merges_json.size());
     for (const auto& m : merges_json) {
         if (m.is_string()) {
@@ -241,7 +248,8 @@ std::unique_ptr<Bpe> make_bpe(const nlohmann::json& spec) {
     options.byte_fallback = json_field_or<bool>(spec, what, "byte_fallback", false);
     options.fuse_unk = json_field_or<bool>(spec, what, "fuse_unk", false);
     options.ignore_merges = json_field_or<bool>(spec, what, "ignore_merges", false);
-    if (spec.contains("dropout") && !spec["dropout"].is_null() && spec["dropout"].get<double>() > 0) {
+    if (spec.contains("dropout") && !spec["dropout"].is_null() &&
+        spec["dropout"].get<double>() > 0) {
         throw_bad_input("tokenizer.json: {}: dropout is not supported (encoding would be random)",
                         what);
     }

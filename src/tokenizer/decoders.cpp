@@ -172,8 +172,9 @@ public:
                 begin += content_.size();
             }
             std::size_t end = t.size();
-            for (std::size_t i = 0; i < stop_ && end >= begin + content_.size() &&
-                                    t.compare(end - content_.size(), content_.size(), content_) == 0;
+            for (std::size_t i = 0;
+                 i < stop_ && end >= begin + content_.size() &&
+                 t.compare(end - content_.size(), content_.size(), content_) == 0;
                  ++i) {
                 end -= content_.size();
             }

@@ -27,7 +27,8 @@ std::vector<AddedToken> parse_added_tokens(const nlohmann::json& spec) {
         token.content = json_field<std::string>(t, what, "content");
         const auto id = json_field<std::int64_t>(t, what, "id");
         if (id < 0 || id > INT32_MAX) {
-            throw_bad_input("tokenizer.json: added token '{}' has invalid id {}", token.content, id);
+            throw_bad_input("tokenizer.json: added token '{}' has invalid id {}", token.content,
+                            id);
         }
         token.id = static_cast<std::int32_t>(id);
         token.special = json_field_or<bool>(t, what, "special", false);
@@ -44,15 +45,14 @@ class HfTokenizer final : public Tokenizer {
 public:
     HfTokenizer(const nlohmann::json& spec, const TokenizerConfig& config)
         : normalizer_(make_normalizer(json_member_or_null(spec, "normalizer"))),
-          pre_tokenizer_(make_pre_tokenizer(
-              json_member_or_null(spec, "pre_tokenizer"))),
+          pre_tokenizer_(make_pre_tokenizer(json_member_or_null(spec, "pre_tokenizer"))),
           model_(make_model(json_member(spec, "tokenizer", "model"))),
-          template_(make_post_processor(
-              json_member_or_null(spec, "post_processor"))),
+          template_(make_post_processor(json_member_or_null(spec, "post_processor"))),
           decoder_(make_decoder(json_member_or_null(spec, "decoder"))),
           added_(parse_added_tokens(spec), normalizer_.get()) {
         vocab_size_ = model_->vocab_size();
-        for (const auto& t : added_.tokens()) vocab_size_ = std::max<std::int64_t>(vocab_size_, t.id + 1);
+        for (const auto& t : added_.tokens())
+            vocab_size_ = std::max<std::int64_t>(vocab_size_, t.id + 1);
         set_special_tokens(config);
     }
 
@@ -147,10 +147,10 @@ private:
                        : suffix.empty() ? std::nullopt
                                         : std::optional<std::int32_t>(suffix.back());
         special_.pad = id_of(config.pad_token);
-        special_.add_bos = config.add_bos_token.value_or(
-            special_.bos && !prefix.empty() && prefix.front() == *special_.bos);
-        special_.add_eos = config.add_eos_token.value_or(
-            special_.eos && !suffix.empty() && suffix.back() == *special_.eos);
+        special_.add_bos = config.add_bos_token.value_or(special_.bos && !prefix.empty() &&
+                                                         prefix.front() == *special_.bos);
+        special_.add_eos = config.add_eos_token.value_or(special_.eos && !suffix.empty() &&
+                                                         suffix.back() == *special_.eos);
     }
 
     std::unique_ptr<Normalizer> normalizer_;

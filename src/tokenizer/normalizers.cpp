@@ -124,8 +124,7 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec) {
     const std::string type = component_type(spec, kWhat);
     if (type == "Sequence") {
         std::vector<std::unique_ptr<Normalizer>> steps;
-        for (const auto& step : json_member(spec, "Sequence normalizer",
-                                                           "normalizers")) {
+        for (const auto& step : json_member(spec, "Sequence normalizer", "normalizers")) {
             if (auto n = make_normalizer(step)) steps.push_back(std::move(n));
         }
         return std::make_unique<SequenceNormalizer>(std::move(steps));
@@ -144,7 +143,8 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec) {
         std::string pattern;
         const bool is_regex = json_pattern(spec, "Replace normalizer", pattern);
         return std::make_unique<ReplaceNormalizer>(
-            Pattern(pattern, is_regex), json_field<std::string>(spec, "Replace normalizer", "content"));
+            Pattern(pattern, is_regex),
+            json_field<std::string>(spec, "Replace normalizer", "content"));
     }
     if (type == "Strip") {
         return std::make_unique<StripNormalizer>(

@@ -22,7 +22,8 @@ SpecialTemplate template_processing(const nlohmann::json& spec) {
             continue;
         }
         if (!item.contains("SpecialToken")) {
-            throw_bad_input("tokenizer.json: {}: template items are Sequence or SpecialToken", what);
+            throw_bad_input("tokenizer.json: {}: template items are Sequence or SpecialToken",
+                            what);
         }
         const auto name = json_field<std::string>(item["SpecialToken"], what, "id");
         if (!special.is_object() || !special.contains(name)) {
@@ -58,8 +59,7 @@ SpecialTemplate make_post_processor(const nlohmann::json& spec) {
     if (type == "RobertaProcessing") return cls_sep(spec, "RobertaProcessing post_processor");
     if (type == "Sequence") {
         SpecialTemplate result;
-        for (const auto& step : json_member(spec, "Sequence post_processor",
-                                                           "processors")) {
+        for (const auto& step : json_member(spec, "Sequence post_processor", "processors")) {
             const SpecialTemplate t = make_post_processor(step);
             result.prefix.insert(result.prefix.begin(), t.prefix.begin(), t.prefix.end());
             result.suffix.insert(result.suffix.end(), t.suffix.begin(), t.suffix.end());

@@ -135,8 +135,8 @@ void split_pieces(std::vector<Piece>& pieces, F&& split) {
         }
         for (const Span& s : split(piece.text)) {
             if (s.flag || s.end <= s.begin) continue;
-            out.push_back({piece.text.substr(s.begin, s.end - s.begin), -1,
-                           piece.at_start && s.begin == 0});
+            out.push_back(
+                {piece.text.substr(s.begin, s.end - s.begin), -1, piece.at_start && s.begin == 0});
         }
     }
     pieces = std::move(out);
@@ -284,8 +284,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec) {
     const std::string type = component_type(spec, kWhat);
     if (type == "Sequence") {
         std::vector<std::unique_ptr<PreTokenizer>> steps;
-        for (const auto& step : json_member(spec, "Sequence pre_tokenizer",
-                                                           "pretokenizers")) {
+        for (const auto& step : json_member(spec, "Sequence pre_tokenizer", "pretokenizers")) {
             if (auto p = make_pre_tokenizer(step)) steps.push_back(std::move(p));
         }
         return std::make_unique<SequencePreTokenizer>(std::move(steps));
@@ -317,8 +316,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec) {
     }
     if (type == "Whitespace") {
         const std::string w(kWordClass);
-        return std::make_unique<SplitPreTokenizer>(
-            Pattern("[" + w + "]+|[^" + w + "\\s]+", true), Behavior::kRemoved, true);
+        return std::make_unique<SplitPreTokenizer>(Pattern("[" + w + "]+|[^" + w + "\\s]+", true),
+                                                   Behavior::kRemoved, true);
     }
     if (type == "WhitespaceSplit") {
         return std::make_unique<CharPreTokenizer>(is_whitespace, Behavior::kRemoved);

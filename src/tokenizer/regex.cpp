@@ -14,8 +14,9 @@ namespace {
 
 // White_Space as a class body: what `\s` means in Oniguruma and Rust's regex crate. PCRE2's UCP
 // `\s` leaves out U+0085.
-constexpr std::string_view kSpaceClassBody = "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}"
-                                             "\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+constexpr std::string_view kSpaceClassBody =
+    "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}"
+    "\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
 
 // Rewrites `\s` / `\S` into explicit White_Space classes; everything else is passed through.
 std::string translate_pattern(std::string_view p) {
@@ -122,13 +123,14 @@ std::vector<std::pair<std::size_t, std::size_t>> Regex::find_all(std::string_vie
     std::size_t pos = 0;
     std::size_t last_match_end = std::string_view::npos;
     while (pos <= s.size()) {
-        const int rc = pcre2_match(code_, subject, s.size(), pos, PCRE2_NO_UTF_CHECK, md.data,
-                                   md.context);
+        const int rc =
+            pcre2_match(code_, subject, s.size(), pos, PCRE2_NO_UTF_CHECK, md.data, md.context);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
             PCRE2_UCHAR message[256];
             pcre2_get_error_message(rc, message, sizeof(message));
-            throw_runtime("regex '{}' failed: {}", pattern_, reinterpret_cast<const char*>(message));
+            throw_runtime("regex '{}' failed: {}", pattern_,
+                          reinterpret_cast<const char*>(message));
         }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.data);
         const std::size_t begin = ov[0];
@@ -148,8 +150,7 @@ std::vector<std::pair<std::size_t, std::size_t>> Regex::find_all(std::string_vie
 }
 
 Pattern::Pattern(std::string_view text, bool is_regex)
-    : literal_(is_regex ? "" : text),
-      regex_(is_regex ? std::make_unique<Regex>(text) : nullptr) {}
+    : literal_(is_regex ? "" : text), regex_(is_regex ? std::make_unique<Regex>(text) : nullptr) {}
 
 std::vector<std::pair<std::size_t, std::size_t>> Pattern::find_all(std::string_view s) const {
     if (regex_) return regex_->find_all(s);

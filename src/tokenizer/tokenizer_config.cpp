@@ -52,9 +52,9 @@ std::filesystem::path tokenizer_config_path(const std::filesystem::path& tokeniz
     const std::string name = tokenizer_file.filename().string();
     for (const std::string_view suffix : {".tokenizer.json", ".tokenizer.model"}) {
         if (name.size() > suffix.size() && name.ends_with(suffix)) {
-            const auto paired = tokenizer_file.parent_path() /
-                                (name.substr(0, name.size() - suffix.size()) +
-                                 ".tokenizer_config.json");
+            const auto paired =
+                tokenizer_file.parent_path() /
+                (name.substr(0, name.size() - suffix.size()) + ".tokenizer_config.json");
             std::error_code ec;
             if (std::filesystem::exists(paired, ec)) return paired;
         }

@@ -147,8 +147,8 @@ bool is_word_char(char32_t cp) {
     // Other_Alphabetic symbols: circled and squared Latin letters.
     if ((cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F189)) return true;
     const auto c = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) ||
-           c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_PC;
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
+           c == UTF8PROC_CATEGORY_PC;
 }
 
 std::string normalize_unicode(std::string_view s, NormalForm form) {
@@ -157,16 +157,23 @@ std::string normalize_unicode(std::string_view s, NormalForm form) {
     if (ascii) return std::string(s);
     int options = UTF8PROC_STABLE;
     switch (form) {
-        case NormalForm::kNfc: options |= UTF8PROC_COMPOSE; break;
-        case NormalForm::kNfd: options |= UTF8PROC_DECOMPOSE; break;
-        case NormalForm::kNfkc: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-        case NormalForm::kNfkd: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+        case NormalForm::kNfc:
+            options |= UTF8PROC_COMPOSE;
+            break;
+        case NormalForm::kNfd:
+            options |= UTF8PROC_DECOMPOSE;
+            break;
+        case NormalForm::kNfkc:
+            options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+            break;
+        case NormalForm::kNfkd:
+            options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+            break;
     }
     utf8proc_uint8_t* out = nullptr;
-    const utf8proc_ssize_t n =
-        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                     static_cast<utf8proc_ssize_t>(s.size()), &out,
-                     static_cast<utf8proc_option_t>(options));
+    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                                            static_cast<utf8proc_ssize_t>(s.size()), &out,
+                                            static_cast<utf8proc_option_t>(options));
     if (n < 0) throw_runtime("unicode normalization failed: {}", utf8proc_errmsg(n));
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
     return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
@@ -183,7 +190,8 @@ std::string lowercase(std::string_view s) {
         } else if (cp == 0x130) {  // the one unconditional multi-character lowercase mapping
             out += "i\xCC\x87";
         } else {
-            append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
+            append_utf8(out,
+                        static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
         }
         pos += len;
     }

@@ -18,10 +18,11 @@ std::unique_ptr<Tokenizer> load_real(const std::string& name) {
     return load_tokenizer(path);
 }
 
-#define LOAD_REAL_OR_SKIP(var, name)                                                        \
-    const auto var = load_real(name);                                                       \
-    if (!var) GTEST_SKIP() << "shared tokenizers not found at "                             \
-                           << testing::shared_tokenizers_dir() << " (set QBENCH_SHARED_DIR)"
+#define LOAD_REAL_OR_SKIP(var, name)                                                      \
+    const auto var = load_real(name);                                                     \
+    if (!var)                                                                             \
+    GTEST_SKIP() << "shared tokenizers not found at " << testing::shared_tokenizers_dir() \
+                 << " (set QBENCH_SHARED_DIR)"
 
 }  // namespace
 

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -45,7 +45,8 @@ inline std::vector<CorpusCase> load_corpus() {
 // special tokens) with the reference for every corpus case; returns the number of cases checked.
 inline int expect_matches_reference(const Tokenizer& tok, const std::string& name) {
     const auto corpus = load_corpus();
-    const auto expected = nlohmann::json::parse(read_file(fixture_dir() / (name + ".expected.json")));
+    const auto expected =
+        nlohmann::json::parse(read_file(fixture_dir() / (name + ".expected.json")));
     const auto& cases = expected["cases"];
     EXPECT_EQ(cases.size(), corpus.size()) << "regenerate the fixtures";
     int checked = 0;
@@ -58,8 +59,8 @@ inline int expect_matches_reference(const Tokenizer& tok, const std::string& nam
         EXPECT_EQ(ids_special, ref["ids_special"].get<std::vector<std::int32_t>>());
         const auto ref_special = ref["ids_special"].get<std::vector<std::int32_t>>();
         EXPECT_EQ(tok.decode(ref_special, false), ref["decode"].get<std::string>());
-        const auto& skip = ref.contains("decode_skip_special") ? ref["decode_skip_special"]
-                                                                : ref["decode"];
+        const auto& skip =
+            ref.contains("decode_skip_special") ? ref["decode_skip_special"] : ref["decode"];
         EXPECT_EQ(tok.decode(ref_special, true), skip.get<std::string>());
         ++checked;
     }

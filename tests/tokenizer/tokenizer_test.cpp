@@ -1,9 +1,10 @@
+#include "qbench/tokenizer/tokenizer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
 
-#include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/tokenizer/unicode.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/files.hpp"
@@ -50,7 +51,10 @@ constexpr const char* kTinyBpe = R"({
 
 TEST(Utf8Lossy, ReplacesEachMaximalInvalidSubpartLikeRust) {
     EXPECT_EQ(utf8_lossy("abc"), "abc");
-    EXPECT_EQ(utf8_lossy("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(utf8_lossy("a\xFF"
+                         "b"),
+              "a\xEF\xBF\xBD"
+              "b");
     // Truncated 4-byte sequence: one U+FFFD for the maximal subpart F0 9F 98.
     EXPECT_EQ(utf8_lossy("\xF0\x9F\x98 "), "\xEF\xBF\xBD ");
     // A surrogate (ED A0 80) and an overlong (C0 AF): one U+FFFD per byte.
@@ -89,11 +93,13 @@ TEST(Tokenizer, MalformedTokenizerJsonIsBadInputNamingTheFile) {
                   load_json(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})");
               }).find("'b' is not in the vocab"),
               std::string::npos);
-    EXPECT_NE(bad_input_message([] { load_json(R"({"model": {"type": "BPE", "vocab": 3}})"); })
-                  .find("vocab"),
+    EXPECT_NE(bad_input_message([] {
+                  load_json(R"({"model": {"type": "BPE", "vocab": 3}})");
+              }).find("vocab"),
               std::string::npos);
-    EXPECT_NE(bad_input_message([] { load_tokenizer("/nonexistent/tokenizer.json"); })
-                  .find("/nonexistent"),
+    EXPECT_NE(bad_input_message([] {
+                  load_tokenizer("/nonexistent/tokenizer.json");
+              }).find("/nonexistent"),
               std::string::npos);
 }
 

@@ -4,11 +4,10 @@
 // vocab and merges, so tokenizer.json and GGUF vocabularies share it.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,7 +35,7 @@ using Vocab = std::unordered_map<std::string, std::int32_t, StringHash, std::equ
 class Bpe {
 public:
     // `merges` in rank order (first = applied first). Throws a kBadInput Error when a merge
-    // names a token that is not in `vocab`, or an id is negative.
+    // names a token that is not in `vocab`, or an id is negative or far beyond the vocab size.
     Bpe(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
         BpeOptions options);
 
@@ -48,7 +47,6 @@ public:
     const std::string* id_to_token(std::int32_t id) const;
     // One more than the largest id.
     std::int64_t vocab_size() const { return static_cast<std::int64_t>(id_to_token_.size()); }
-    const BpeOptions& options() const { return options_; }
 
 private:
     struct MergeTarget {

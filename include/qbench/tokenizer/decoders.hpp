@@ -2,9 +2,8 @@
 // Sequence, with the semantics of HF `tokenizers`.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 

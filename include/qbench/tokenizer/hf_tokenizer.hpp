@@ -2,9 +2,8 @@
 // post-processor, and the decoder, each step reproducing HF `tokenizers`.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 
 #include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/tokenizer/tokenizer_config.hpp"

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -18,7 +17,8 @@ template <typename T>
 T json_field_or(const nlohmann::json& spec, std::string_view what, const char* key, T fallback);
 
 // spec[key] by reference; throws like json_field when it is missing.
-const nlohmann::json& json_member(const nlohmann::json& spec, std::string_view what, const char* key);
+const nlohmann::json& json_member(const nlohmann::json& spec, std::string_view what,
+                                  const char* key);
 // spec[key] by reference, or a JSON null when it is absent.
 const nlohmann::json& json_member_or_null(const nlohmann::json& spec, const char* key);
 

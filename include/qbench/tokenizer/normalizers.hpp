@@ -2,9 +2,8 @@
 // StripAccents and Sequence, with the semantics of HF `tokenizers`.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace qbench::tokenizer {

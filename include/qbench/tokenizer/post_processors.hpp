@@ -3,10 +3,9 @@
 // around a single sequence.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <vector>
 
 namespace qbench::tokenizer {

@@ -2,10 +2,9 @@
 // WhitespaceSplit, BertPreTokenizer and Sequence, with the semantics of HF `tokenizers`.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
