@@ -22,6 +22,7 @@ struct SpecialTokens {
     bool add_eos = false;
 };
 
+// All methods are const and safe to call from several threads at once.
 class Tokenizer {
 public:
     virtual ~Tokenizer() = default;
