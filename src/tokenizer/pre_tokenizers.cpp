@@ -196,7 +196,8 @@ public:
           regex_(use_regex ? std::make_unique<Regex>(kGpt2Pattern) : nullptr) {}
     void pre_tokenize(std::vector<Piece>& pieces) const override {
         split_pieces(pieces, [&](std::string& text) {
-            if (add_prefix_space_ && (text.empty() || text.front() != ' ')) text.insert(0, " ");
+            if (add_prefix_space_ && (text.empty() || text.front() != ' '))
+                text.insert(text.begin(), ' ');
             if (!regex_) return std::vector<Span>{{0, text.size(), false}};
             auto spans = spans_from_matches(regex_->find_all(text), text.size());
             return apply_behavior(std::move(spans), Behavior::kIsolated);
