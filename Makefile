@@ -1,6 +1,6 @@
 # Thin wrapper: every target runs the idempotent scripts/setup first.
 BUILD ?= build
-CTEST_LABELS ?= unit|model
+CTEST_LABELS ?= unit|model|shared
 
 .PHONY: setup build test test-all demo clean
 

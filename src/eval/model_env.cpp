@@ -2,20 +2,38 @@
 
 #include "qbench/model/runtime.hpp"
 #include "qbench/util/error.hpp"
+#include "qbench/util/log.hpp"
 
 namespace qbench::eval {
 
-Encoder ModelEnv::encoder() const { return {}; }
+Encoder ModelEnv::encoder() const {
+    if (tokenizer) {
+        auto tok = tokenizer;
+        return [tok](const std::string& text, bool add_special) { return tok->encode(text, add_special); };
+    }
+    if (!tokenizer_error.empty()) {
+        auto err = tokenizer_error;
+        return [err](const std::string&, bool) -> TokenIds { throw_bad_input("{}", err); };
+    }
+    return {};
+}
 
 void ModelEnv::apply_special_tokens(PerplexityOptions& options) const {
+    // llama-perplexity replaces a chunk's first token with BOS only when the vocabulary adds BOS;
+    // lm-eval's prefix token is BOS, else EOS. The tokenizer decides when there is one; without
+    // it, config.json's bos_token_id / eos_token_id do.
     const auto& c = decoder->config();
-    // Without a tokenizer the checkpoint's config.json declares the special tokens.
-    if (c.bos_token_id) options.chunk_bos = static_cast<std::int32_t>(*c.bos_token_id);
-    if (c.bos_token_id) {
-        options.prefix_token = static_cast<std::int32_t>(*c.bos_token_id);
-    } else if (c.eos_token_id) {
-        options.prefix_token = static_cast<std::int32_t>(*c.eos_token_id);
+    const auto config_bos = c.bos_token_id ? std::optional<std::int32_t>(static_cast<std::int32_t>(*c.bos_token_id))
+                                           : std::nullopt;
+    const auto config_eos = c.eos_token_id ? std::optional<std::int32_t>(static_cast<std::int32_t>(*c.eos_token_id))
+                                           : std::nullopt;
+    if (tokenizer) {
+        options.chunk_bos = tokenizer->add_bos() ? tokenizer->bos_id() : std::nullopt;
+        options.prefix_token = tokenizer->bos_id() ? tokenizer->bos_id() : tokenizer->eos_id();
+    } else {
+        options.chunk_bos = config_bos;
     }
+    if (!options.prefix_token) options.prefix_token = config_bos ? config_bos : config_eos;
 }
 
 ModelEnv load_model_env(const ModelRequest& request) {
@@ -35,6 +53,14 @@ ModelEnv load_model_env(const ModelRequest& request) {
     ModelEnv env;
     env.decoder = model::guard_torch(request.path.string(),
                                      [&] { return model::Decoder::load(request.path, options); });
+    if (fs::exists(request.path / "tokenizer.json") || fs::exists(request.path / "tokenizer.model")) {
+        try {
+            env.tokenizer = tokenizer::load_tokenizer(request.path);
+        } catch (const Error& e) {
+            env.tokenizer_error = e.what();
+            log::warn("{}", e.what());
+        }
+    }
     const auto& c = env.decoder->config();
     auto& s = env.summary;
     s.path = request.path.string();

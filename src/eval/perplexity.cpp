@@ -56,7 +56,7 @@ void disjoint_windows(const PerplexityInput& in, const PerplexityOptions& o, std
 void rolling_windows(const PerplexityInput& in, const PerplexityOptions& o, std::vector<Window>& out,
                      std::size_t& blocks) {
     const auto L = static_cast<std::size_t>(o.max_length);
-    for (const auto& doc : in.documents) {
+    for (const auto& doc : in.plain) {
         if (o.limit > 0 && blocks >= static_cast<std::size_t>(o.limit)) return;
         const std::size_t block = blocks++;
         const std::size_t n = doc.size();
@@ -194,7 +194,9 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
     if (o.protocol == "gptq" || o.protocol == "llama.cpp") {
         r.input_tokens = static_cast<std::int64_t>(in.joined.size());
     } else {
-        for (const auto& d : in.documents) r.input_tokens += static_cast<std::int64_t>(d.size());
+        for (const auto& d : o.protocol == "sliding" ? in.documents : in.plain) {
+            r.input_tokens += static_cast<std::int64_t>(d.size());
+        }
     }
     r.blocks.assign(n_blocks, {});
     if (o.max_length > model.config().max_position_embeddings) {

@@ -60,12 +60,14 @@ PerplexityInput load_perplexity_input(const std::filesystem::path& path, const E
         }
         std::string joined_text;
         for (std::size_t i = 0; i < in.texts.size(); ++i) {
-            in.documents.push_back(encode(in.texts[i]));
+            in.documents.push_back(encode(in.texts[i], true));
+            in.plain.push_back(encode(in.texts[i], false));
             if (i) joined_text += "\n\n";
             joined_text += in.texts[i];
         }
-        in.joined = in.texts.size() == 1 ? in.documents[0] : encode(joined_text);
+        in.joined = in.texts.size() == 1 ? in.documents[0] : encode(joined_text, true);
     } else {
+        in.plain = in.documents;
         for (const auto& d : in.documents) in.joined.insert(in.joined.end(), d.begin(), d.end());
     }
     return in;

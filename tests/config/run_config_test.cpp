@@ -15,7 +15,9 @@ namespace {
 class RunConfigTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / "qbench_config_test";
+        // One per test: ctest runs the tests of this fixture in parallel processes.
+        dir_ = fs::temp_directory_path() /
+               ("qbench_config_test_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
         fs::remove_all(dir_);
         fs::create_directories(dir_ / "models" / "tiny");
         fs::create_directories(dir_ / "datasets");

@@ -22,6 +22,7 @@ using qbench::testing::model_fixture;
 PerplexityInput ids_input(std::vector<TokenIds> docs) {
     PerplexityInput in;
     in.documents = std::move(docs);
+    in.plain = in.documents;
     for (const auto& d : in.documents) in.joined.insert(in.joined.end(), d.begin(), d.end());
     return in;
 }
@@ -249,13 +250,17 @@ TEST_F(PerplexityInputTest, PreTokenizedIdsAreUsedAsGiven) {
 
 TEST_F(PerplexityInputTest, TextDocumentsAreJoinedWithBlankLinesForTheStream) {
     std::vector<std::string> seen;
-    Encoder enc = [&](const std::string& s) {
+    Encoder enc = [&](const std::string& s, bool special) {
         seen.push_back(s);
-        return TokenIds(s.size(), 3);
+        TokenIds ids(s.size(), 3);
+        if (special) ids.insert(ids.begin(), 1);  // a BOS-adding tokenizer
+        return ids;
     };
     auto in = load_perplexity_input(write("t.jsonl", "{\"text\": \"ab\"}\n{\"text\": \"cde\"}\n"), enc);
     EXPECT_EQ(seen.back(), "ab\n\ncde");
-    EXPECT_EQ(in.joined.size(), 7u);
+    EXPECT_EQ(in.joined.size(), 8u);      // BOS + "ab\n\ncde"
+    EXPECT_EQ(in.documents[1].size(), 4u);  // BOS + "cde"
+    EXPECT_EQ(in.plain[1].size(), 3u);      // "cde"
     EXPECT_EQ(in.texts.size(), 2u);
 }
 

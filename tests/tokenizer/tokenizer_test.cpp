@@ -1,6 +1,7 @@
 #include "qbench/tokenizer/tokenizer.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -22,7 +23,10 @@ fs::path fixture(const std::string& name) {
 
 // Writes `json` as DIR/tokenizer.json in a fresh temp directory and loads it.
 std::unique_ptr<Tokenizer> load_json(const std::string& json) {
-    const fs::path dir = fs::temp_directory_path() / "qbench_tokenizer_test";
+    // Unique per process and call: ctest runs tests of this file in parallel processes.
+    static int calls = 0;
+    const fs::path dir = fs::temp_directory_path() /
+                         ("qbench_tokenizer_test_" + std::to_string(::getpid()) + "_" + std::to_string(calls++));
     fs::remove_all(dir);
     write_file_atomic(dir / "tokenizer.json", json);
     return load_tokenizer(dir);

@@ -13,14 +13,18 @@
 #include "qbench/eval/perplexity_input.hpp"
 #include "qbench/model/decoder.hpp"
 #include "qbench/report/results.hpp"
+#include "qbench/tokenizer/tokenizer.hpp"
 
 namespace qbench::eval {
 
 struct ModelEnv {
     std::unique_ptr<model::Decoder> decoder;
+    std::shared_ptr<const tokenizer::Tokenizer> tokenizer;  // null when the directory has none
+    std::string tokenizer_error;  // why a present tokenizer file could not be loaded
     report::ModelSummary summary;
 
-    // Text -> ids (no special tokens) with the model's tokenizer; empty without one.
+    // Text -> ids with the model's tokenizer; empty without one. When the directory's
+    // tokenizer failed to load, the encoder throws that error on first use.
     Encoder encoder() const;
     // The BOS/EOS policy of the model applied to perplexity options (llama.cpp chunk BOS,
     // lm-eval-rolling prefix token).

@@ -54,11 +54,16 @@ struct PerplexityOptions {
     std::optional<std::int32_t> prefix_token;
 };
 
-// The input after tokenization: documents as token ids, and (for text input) the document
-// texts from which word and byte counts are taken. `joined` is the single stream used by the
-// gptq and llama.cpp protocols (text input: the documents joined by "\n\n" and tokenized once).
+// The input after tokenization. Text input is tokenized the way each protocol's reference does:
+//   documents  per document, with the tokenizer's default special tokens (sliding; as the
+//              transformers guide and the seed call the tokenizer)
+//   plain      per document, without special tokens (lm-eval-rolling, which adds its own prefix)
+//   joined     the documents joined by "\n\n", tokenized once with the default special tokens
+//              (gptq and llama.cpp, as the GPTQ code and llama-perplexity do)
+// Pre-tokenized input is used as given in all three (joined = the concatenation).
 struct PerplexityInput {
     std::vector<TokenIds> documents;
+    std::vector<TokenIds> plain;
     std::vector<std::string> texts;  // empty for pre-tokenized input
     TokenIds joined;
 };

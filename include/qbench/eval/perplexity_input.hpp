@@ -10,8 +10,9 @@
 
 namespace qbench::eval {
 
-// Turns text into ids without special tokens; empty when no tokenizer is available.
-using Encoder = std::function<TokenIds(const std::string&)>;
+// Turns text into ids, with or without the tokenizer's special tokens; empty when no tokenizer
+// is available.
+using Encoder = std::function<TokenIds(const std::string& text, bool add_special)>;
 
 // Text documents need `encode`; without it, text input is a kBadInput Error. Errors name
 // file:line. A file mixing "text" and "input_ids" lines is rejected.
