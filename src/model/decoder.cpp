@@ -175,7 +175,7 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
 
 torch::Tensor Decoder::logits(const torch::Tensor& hidden) const {
     torch::NoGradGuard no_grad;
-    auto out = lm_head_ ? lm_head_->forward(hidden) : F::linear(hidden, embed_);
+    auto out = lm_head_ ? lm_head_->forward(hidden) : at::linear(hidden, embed_);
     return out.to(torch::kFloat32);
 }
 

@@ -8,7 +8,9 @@ DenseLinear::DenseLinear(torch::Tensor weight, std::optional<torch::Tensor> bias
     : weight_(std::move(weight)), bias_(bias ? *bias : torch::Tensor()) {}
 
 torch::Tensor DenseLinear::forward(const torch::Tensor& x) const {
-    return torch::nn::functional::linear(x, weight_, bias_);
+    // at::linear fuses the bias into the matmul (addmm), as transformers does; the C++ frontend's
+    // functional::linear adds it after a rounded matmul, which differs in half precision.
+    return at::linear(x, weight_, bias_);
 }
 
 std::int64_t DenseLinear::weight_bytes() const {
