@@ -11,7 +11,8 @@ gguf-py) and the reference numbers with gguf-py and transformers, never with qbe
                                      llama3 rope factors as rope_freqs.weight)
   <model>.mixed.gguf                 the same with the 2-D weights in Q8_0 / Q4_0 / Q4_1 / Q5_0 /
                                      Q5_1 where rows allow, F16 elsewhere
-  <model>.mixed.reference.safetensors  logits of transformers loading that GGUF (gguf_file=...)
+  <model>.mixed.reference.safetensors  logits of the transformers model with the weights that
+                                     gguf-py dequantizes from that GGUF
   tok_<name>.gguf                    tokenizer-only files (gpt2 byte-level with two pre-tokenizers,
                                      llama sentencepiece), and tok_<name>.expected.json: the ids of
                                      the tokenizer corpus from transformers' GGUF tokenizer
@@ -204,16 +205,39 @@ def write_model(model: str, mixed: bool) -> Path:
 
 
 def hf_reference(model: str, path: Path) -> None:
-    """Logits of transformers' own GGUF loading of `path` on the fixture input_ids."""
-    from transformers import AutoModelForCausalLM
+    """Logits of the transformers model of tests/fixtures/models/<model>/f32 with its weights
+    replaced by gguf-py's dequantization of `path` (Q/K rows un-permuted as transformers'
+    GGUF loader does). transformers' own GGUF loading is printed for comparison: it ignores
+    rope scaling (llama3 rope_freqs and linear rope.scaling.*), so it differs on these fixtures."""
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     ref = load_file(str(MODELS / model / "reference.safetensors"))
     ids = ref["input_ids"]
-    m = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                             dtype=torch.float32)
+    cfg = AutoConfig.from_pretrained(str(MODELS / model / "f32"))
+    n_head, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
+    reader = gguf.GGUFReader(str(path))
+    inverse = {gguf_name(k): k for k in load_file(str(MODELS / model / "f32" / "model.safetensors"))}
+    state = {}
+    for t in reader.tensors:
+        if t.name not in inverse:
+            continue
+        x = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
+        x = x.reshape([int(d) for d in reversed(t.shape)])
+        if ".attn_q." in t.name or ".attn_k." in t.name:
+            h = n_head if ".attn_q." in t.name else n_kv
+            x = x.reshape(h, x.shape[0] // h // 2, 2, *x.shape[1:]).swapaxes(1, 2).reshape(x.shape)
+        state[inverse[t.name]] = torch.from_numpy(np.ascontiguousarray(x))
+    m = AutoModelForCausalLM.from_pretrained(str(MODELS / model / "f32"), dtype=torch.float32)
+    missing, unexpected = m.load_state_dict(state, strict=False)
+    assert not unexpected and all("lm_head" in k for k in missing), (missing, unexpected)
+    m.tie_weights()
     m.eval()
     with torch.no_grad():
         logits = m(ids).logits.float()
+        hf = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+        hf_logits = hf(ids).logits.float()
+    print(f"{path.name}: max |reference - transformers GGUF loading| = "
+          f"{(logits - hf_logits).abs().max().item():.3g}")
     save_file({"input_ids": ids.numpy(), "logits": logits.numpy()},
               str(OUT / f"{model}.mixed.reference.safetensors"))
 
