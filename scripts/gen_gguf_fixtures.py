@@ -326,7 +326,7 @@ def tok_expected(path: Path) -> None:
     for case in corpus["cases"]:
         # HF takes str: invalid UTF-8 is replaced first (qbench's encode does the same).
         text = bytes.fromhex(case["hex"]).decode("utf-8", errors="replace")
-        cases.append({"name": case["name"],
+        cases.append({"name": case["name"], "text": text,
                       "ids": tok.encode(text, add_special_tokens=False),
                       "ids_special": tok.encode(text, add_special_tokens=True)})
     out = {"bos": tok.bos_token_id, "eos": tok.eos_token_id, "vocab_size": len(tok),
