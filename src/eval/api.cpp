@@ -49,6 +49,11 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         s.weight_bytes = static_cast<std::int64_t>(file->total_tensor_bytes());
         s.quantization = model::describe_gguf_storage(*file, weights, "the compute dtype");
         info.tensors = static_cast<std::int64_t>(file->tensors().size());
+        info.quantization = {{"format", "gguf"},
+                             {"file_type", file->get_uint_or("general.file_type", 0)},
+                             {"stored_types", weights.type_counts()},
+                             {"kept_low_bit", nlohmann::json::array()},
+                             {"dequantized_at_load", "all"}};
     } else {
         c = model::load_model_config(path);
         const auto ckpt = io::SafetensorsCheckpoint::open(path);
@@ -73,7 +78,7 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         }
     }
     s.dtype = c.torch_dtype.empty() ? stored : c.torch_dtype;
-    info.quantization = c.quantization_config;
+    if (!gguf) info.quantization = c.quantization_config;
     std::vector<std::int64_t> windows(c.layer_window.begin(), c.layer_window.end());
     info.config = {{"architecture", c.architecture},
                    {"vocab_size", c.vocab_size},
