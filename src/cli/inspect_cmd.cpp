@@ -53,7 +53,7 @@ void print(const eval::ModelInfo& info, bool json) {
 void add_inspect_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<InspectOptions>();
     CLI::App* cmd = app.add_subcommand("inspect", "Architecture, size and quantization of a checkpoint");
-    cmd->add_option("MODEL", o->path, "HF model directory")->required();
+    cmd->add_option("MODEL", o->path, "HF model directory or .gguf file")->required();
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {
         print(eval::inspect_model(o->path), o->json);

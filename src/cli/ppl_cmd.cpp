@@ -62,7 +62,7 @@ void print(const report::PerplexityResult& r, const PplOptions& o) {
 void add_ppl_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<PplOptions>();
     CLI::App* cmd = app.add_subcommand("ppl", "Perplexity of a model on a text or token file");
-    cmd->add_option("MODEL", o->model.path, "HF model directory")->required();
+    cmd->add_option("MODEL", o->model.path, "HF model directory or .gguf file")->required();
     cmd->add_option("--data", o->data, ".txt, or .jsonl with \"text\" or \"input_ids\" per line")->required();
     cmd->add_option("--protocol", o->ppl.protocol, "sliding | gptq | llama.cpp | lm-eval-rolling")
         ->capture_default_str();

@@ -57,7 +57,7 @@ void add_tokenize_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<TokenizeOptions>();
     CLI::App* cmd = app.add_subcommand("tokenize", "Token ids of a text file");
     cmd->add_option("TOKENIZER", o->tokenizer,
-                    "tokenizer.json, tokenizer.model, or a model directory holding one")
+                    "tokenizer.json, tokenizer.model, a .gguf file, or a model directory holding one")
         ->required();
     cmd->add_option("--text-file", o->text_file, "Text to tokenize (read as bytes)")->required();
     cmd->add_flag("--special", o->special,

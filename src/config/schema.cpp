@@ -105,7 +105,10 @@ std::string Codec<std::string>::decode(const Value& v) {
 fs::path Codec<fs::path>::decode(const Value& v) {
     const std::string s = v.scalar("a path");
     if (s.empty()) v.fail("expected a path, got ''");
-    const fs::path p(s);
+    fs::path p(s);
+    // "~/..." is the user's home (e.g. the model cache of scripts/fetch_real_models.py).
+    const char* home = std::getenv("HOME");
+    if (s.rfind("~/", 0) == 0 && home && *home) p = fs::path(home) / s.substr(2);
     return (p.is_absolute() ? p : v.base_dir() / p).lexically_normal();
 }
 

@@ -5,6 +5,7 @@
 #include "qbench/eval/model_env.hpp"
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
+#include "qbench/model/gguf_model.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
@@ -30,23 +31,44 @@ report::PerplexityResult run_perplexity(const ModelRequest& request, const std::
 ModelInfo inspect_model(const std::filesystem::path& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (!fs::is_directory(path, ec)) {
-        throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors)", path.string());
+    const bool gguf = path.extension() == ".gguf" && fs::is_regular_file(path, ec);
+    if (!gguf && !fs::is_directory(path, ec)) {
+        throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors) or a .gguf file",
+                        path.string());
     }
-    const auto c = model::load_model_config(path);
-    const auto ckpt = io::SafetensorsCheckpoint::open(path);
     ModelInfo info;
     auto& s = info.summary;
+    model::ModelConfig c;
+    std::map<std::string, std::uint64_t> bytes_by_dtype;
+    if (gguf) {
+        auto file = std::make_shared<const io::GgufFile>(path);
+        c = model::model_config_from_gguf(*file);
+        const model::GgufWeightSource weights(file, c);
+        for (const auto& t : file->tensors()) bytes_by_dtype[io::ggml_type_name(t.ggml_type())] += t.nbytes;
+        s.format = "gguf";
+        s.weight_bytes = static_cast<std::int64_t>(file->total_tensor_bytes());
+        s.quantization = model::describe_gguf_storage(*file, weights, "the compute dtype");
+        info.tensors = static_cast<std::int64_t>(file->tensors().size());
+        info.quantization = {{"format", "gguf"},
+                             {"file_type", file->get_uint_or("general.file_type", 0)},
+                             {"stored_types", weights.type_counts()},
+                             {"kept_low_bit", nlohmann::json::array()},
+                             {"dequantized_at_load", "all"}};
+    } else {
+        c = model::load_model_config(path);
+        const auto ckpt = io::SafetensorsCheckpoint::open(path);
+        for (const auto& name : ckpt.names()) {
+            const auto& t = ckpt.info(name);
+            bytes_by_dtype[std::string(io::dtype_name(t.dtype))] += t.nbytes();
+        }
+        s.format = "safetensors";
+        s.weight_bytes = static_cast<std::int64_t>(ckpt.total_bytes());
+        s.quantization = c.quantization_config.is_null() ? "none" : c.quantization_config.value("quant_method", "unknown");
+        info.tensors = static_cast<std::int64_t>(ckpt.names().size());
+    }
     s.path = path.string();
-    s.format = "safetensors";
     s.architecture = c.architecture;
     s.num_parameters = c.num_parameters();
-    s.weight_bytes = static_cast<std::int64_t>(ckpt.total_bytes());
-    std::map<std::string, std::uint64_t> bytes_by_dtype;
-    for (const auto& name : ckpt.names()) {
-        const auto& t = ckpt.info(name);
-        bytes_by_dtype[std::string(io::dtype_name(t.dtype))] += t.nbytes();
-    }
     std::string stored;
     std::uint64_t most = 0;
     for (const auto& [dt, n] : bytes_by_dtype) {
@@ -56,9 +78,7 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         }
     }
     s.dtype = c.torch_dtype.empty() ? stored : c.torch_dtype;
-    s.quantization = c.quantization_config.is_null() ? "none" : c.quantization_config.value("quant_method", "unknown");
-    info.quantization = c.quantization_config;
-    info.tensors = static_cast<std::int64_t>(ckpt.names().size());
+    if (!gguf) info.quantization = c.quantization_config;
     std::vector<std::int64_t> windows(c.layer_window.begin(), c.layer_window.end());
     info.config = {{"architecture", c.architecture},
                    {"vocab_size", c.vocab_size},

@@ -1,6 +1,8 @@
 #include "qbench/eval/model_env.hpp"
 
+#include "qbench/model/gguf_model.hpp"
 #include "qbench/model/runtime.hpp"
+#include "qbench/tokenizer/gguf_tokenizer.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
 
@@ -39,9 +41,11 @@ void ModelEnv::apply_special_tokens(PerplexityOptions& options) const {
 ModelEnv load_model_env(const ModelRequest& request) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (!fs::exists(request.path, ec)) throw_bad_input("{}: no such model directory", request.path.string());
-    if (!fs::is_directory(request.path, ec)) {
-        throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors)", request.path.string());
+    if (!fs::exists(request.path, ec)) throw_bad_input("{}: no such model directory or file", request.path.string());
+    const bool gguf = request.path.extension() == ".gguf" && fs::is_regular_file(request.path, ec);
+    if (!gguf && !fs::is_directory(request.path, ec)) {
+        throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors) or a .gguf file",
+                        request.path.string());
     }
     if (request.quantize) {
         throw_bad_input("{}: run-time quantization '{}' is not supported by this build", request.path.string(),
@@ -51,26 +55,44 @@ ModelEnv load_model_env(const ModelRequest& request) {
     options.device = model::parse_device(request.device);
     options.dtype = model::parse_dtype(request.dtype);
     ModelEnv env;
-    env.decoder = model::guard_torch(request.path.string(),
-                                     [&] { return model::Decoder::load(request.path, options); });
-    if (fs::exists(request.path / "tokenizer.json") || fs::exists(request.path / "tokenizer.model")) {
-        try {
-            env.tokenizer = tokenizer::load_tokenizer(request.path);
-        } catch (const Error& e) {
-            env.tokenizer_error = e.what();
-            log::warn("{}", e.what());
+    auto& s = env.summary;
+    if (gguf) {
+        auto file = std::make_shared<const io::GgufFile>(request.path);
+        const auto config = model::model_config_from_gguf(*file);
+        const model::GgufWeightSource weights(file, config);
+        env.decoder = model::guard_torch(request.path.string(),
+                                         [&] { return model::Decoder::load(config, weights, options); });
+        if (file->has("tokenizer.ggml.model")) {
+            try {
+                env.tokenizer = tokenizer::make_gguf_tokenizer(*file);
+            } catch (const Error& e) {
+                env.tokenizer_error = e.what();
+                log::warn("{}", e.what());
+            }
         }
+        s.format = "gguf";
+        s.quantization = model::describe_gguf_storage(*file, weights, model::dtype_name(options.dtype));
+    } else {
+        env.decoder = model::guard_torch(request.path.string(),
+                                         [&] { return model::Decoder::load(request.path, options); });
+        if (fs::exists(request.path / "tokenizer.json") || fs::exists(request.path / "tokenizer.model")) {
+            try {
+                env.tokenizer = tokenizer::load_tokenizer(request.path);
+            } catch (const Error& e) {
+                env.tokenizer_error = e.what();
+                log::warn("{}", e.what());
+            }
+        }
+        s.format = "safetensors";
+        s.quantization = "none";
     }
     const auto& c = env.decoder->config();
-    auto& s = env.summary;
     s.path = request.path.string();
-    s.format = "safetensors";
     s.architecture = c.architecture;
     s.dtype = model::dtype_name(options.dtype);
     s.device = options.device.str();
     s.num_parameters = c.num_parameters();
     s.weight_bytes = env.decoder->weight_bytes();
-    s.quantization = "none";
     s.kernels = env.decoder->kernels();
     return env;
 }

@@ -29,6 +29,9 @@ torch::Tensor rope_inv_freq(const ModelConfig& c) {
         auto medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
         inv_freq = torch::where(medium, smoothed, scaled);
     }
+    if (!c.rope_freq_factors.empty()) {
+        inv_freq = inv_freq / torch::tensor(c.rope_freq_factors, torch::kFloat64).to(torch::kFloat32);
+    }
     return inv_freq.to(torch::kFloat32);
 }
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "qbench/tokenizer/gguf_tokenizer.hpp"
 #include "qbench/tokenizer/hf_tokenizer.hpp"
 #include "qbench/tokenizer/sentencepiece.hpp"
 #include "qbench/tokenizer/tokenizer_config.hpp"
@@ -25,6 +26,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& file_or_model_dir) {
     } else if (!fs::exists(file, ec)) {
         throw_bad_input("{}: no such tokenizer file or model directory", file.string());
     }
+    if (file.extension() == ".gguf") return make_gguf_tokenizer(io::GgufFile(file));
     const TokenizerConfig config = read_tokenizer_config(tokenizer_config_path(file));
     const std::string content = read_file(file);
     const auto first = content.find_first_not_of(" \t\r\n");

@@ -112,7 +112,7 @@ struct Codec<std::string> {
     static std::string type() { return "string"; }
 };
 
-// Paths are resolved (absolute, normalized) against Value::base_dir().
+// Paths are resolved (absolute, normalized) against Value::base_dir(); a leading "~/" is $HOME.
 template <>
 struct Codec<fs::path> {
     static fs::path decode(const Value& v);

@@ -13,7 +13,7 @@
 namespace qbench::eval {
 
 struct ModelRequest {
-    std::filesystem::path path;                     // HF model directory
+    std::filesystem::path path;                     // HF model directory or .gguf file
     std::string device = "cpu";
     std::string dtype = "float16";
     std::optional<config::QuantizeSpec> quantize;   // run-time quantization

@@ -36,6 +36,9 @@ struct ModelConfig {
     double rms_norm_eps = 1e-6;
     double rope_theta = 10000.0;
     RopeScaling rope_scaling;
+    // Per-frequency divisors of the RoPE inverse frequencies (GGUF `rope_freqs.weight`, which
+    // llama.cpp's converter writes instead of llama3 scaling); empty when absent.
+    std::vector<double> rope_freq_factors;
     bool tie_word_embeddings = false;
     bool attention_bias = false;      // q/k/v (and o for Llama's attention_bias) projections
     bool o_proj_bias = false;

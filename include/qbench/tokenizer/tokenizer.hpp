@@ -60,8 +60,8 @@ protected:
 };
 
 // A tokenizer.json file, a tokenizer.model file, or a model directory holding one of them
-// (tokenizer.json preferred). tokenizer_config.json is read from beside the file
-// ("X.tokenizer.json" pairs with "X.tokenizer_config.json" first). Throws a kBadInput Error for a
+// (tokenizer.json preferred), or a .gguf file (its vocabulary: gguf_tokenizer.hpp).
+// tokenizer_config.json is read from beside the file ("X.tokenizer.json" pairs with "X.tokenizer_config.json" first). Throws a kBadInput Error for a
 // missing or malformed file and for unsupported components, naming them.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& file_or_model_dir);
 
