@@ -99,6 +99,36 @@ def ppl_block(name, params, total, count, windows, text_tokens):
 
 
 @torch.no_grad()
+def rtn_(model, bits, group_size, sym):
+    """Round-to-nearest fake quantization, in place, of every Linear weight in the decoder layers
+    (q/k/v/o and the MLP; not the embeddings, not lm_head), by groups of group_size input
+    columns of each output row (group_size -1: the whole row). sym: q in [-2^(b-1), 2^(b-1)-1],
+    scale = max|w| / (2^(b-1)-1); asym: q in [0, 2^b-1], scale = (max - min) / (2^b-1),
+    zero = round(-min / scale). The dequantized weight is rounded to float16."""
+    for layer in model.model.layers:
+        for lin in [m for m in layer.modules() if isinstance(m, torch.nn.Linear)]:
+            w = lin.weight.data.to(torch.float32)
+            rows, cols = w.shape
+            g = cols if group_size == -1 else group_size
+            wg = w.reshape(rows, cols // g, g)
+            if sym:
+                qmax = 2 ** (bits - 1) - 1
+                scale = (wg.abs().amax(-1, keepdim=True) / qmax).clamp_min(1e-12)
+                deq = (wg / scale).round().clamp(-qmax - 1, qmax) * scale
+            else:
+                qmax = 2 ** bits - 1
+                lo, hi = wg.amin(-1, keepdim=True), wg.amax(-1, keepdim=True)
+                scale = ((hi - lo) / qmax).clamp_min(1e-12)
+                zero = (-lo / scale).round()
+                deq = ((wg / scale).round() + zero).clamp(0, qmax).sub(zero) * scale
+            lin.weight.data = deq.reshape(rows, cols).to(torch.float16).to(lin.weight.dtype)
+
+
+RTN_VARIANTS = [("rtn-int8", 8, -1, True), ("rtn-int4-g32", 4, 32, False),
+                ("rtn-int3-g32", 3, 32, False)]
+
+
+@torch.no_grad()
 def loglik(model, ctx, cont):
     ids = ctx + cont
     x = torch.tensor([ids], dtype=torch.long)
@@ -118,8 +148,7 @@ def greedy(model, tok, prompt_ids, max_new, stop):
         kept = stop(text)
         if kept is not None:
             return kept
-        out = model(input_ids=torch.tensor([[nxt]]), past_key_values=out.past_key_values,
-                    use_cache=True)
+        out = model(input_ids=torch.tensor([[nxt]]), cache=out.cache, use_cache=True)
     return tok.decode(new, skip_special_tokens=False)
 
 
@@ -134,15 +163,21 @@ def score(k, n):
 
 def eval_mc(model, tok, items):
     k = k_norm = 0
+    by_kind = {}
     for it in items:
         ctx = tok.encode(f"Question: {it['question']}\nAnswer:", add_special_tokens=False).ids
         lls = [loglik(model, ctx, tok.encode(" " + c, add_special_tokens=False).ids)
                for c in it["choices"]]
-        k += int(max(range(len(lls)), key=lambda i: lls[i]) == it["answer"])
+        ok = int(max(range(len(lls)), key=lambda i: lls[i]) == it["answer"])
+        k += ok
+        kind = by_kind.setdefault(it["key"].split(":")[0], [0, 0])
+        kind[0] += ok
+        kind[1] += 1
         norm = [ll / len(c) for ll, c in zip(lls, it["choices"])]
         k_norm += int(max(range(len(norm)), key=lambda i: norm[i]) == it["answer"])
     n = len(items)
-    return {"metric": "acc", **score(k, n), "chance": 0.25, "acc_norm": score(k_norm, n)}
+    return {"metric": "acc", **score(k, n), "chance": 0.25, "acc_norm": score(k_norm, n),
+            "acc_by_kind": {kd: {"correct": c, "n": m} for kd, (c, m) in sorted(by_kind.items())}}
 
 
 def gsm_stop(text):
@@ -204,6 +239,10 @@ def main():
     ap.add_argument("--data", default="datasets/tinyworld/test.txt")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--skip-tasks", action="store_true")
+    ap.add_argument("--compare-dtypes", nargs="*", default=["float32", "bfloat16", "float16"],
+                    help="also compute the sliding PPL with these compute dtypes")
+    ap.add_argument("--no-rtn", dest="rtn", action="store_false",
+                    help="skip the informative RTN int8/int4/int3 perplexities")
     ap.add_argument("--limit", type=int, default=None, help="first N items of each task only")
     ap.add_argument("--out", default=None, help="default: MODEL/reference.json")
     args = ap.parse_args()
@@ -247,6 +286,30 @@ def main():
     ref["perplexity"]["sliding_windows"] = [[w["begin"], w["end"], w["tokens_scored"],
                                              round(w["nll_sum"], 9)] for w in s[2]]
     ref["perplexity"]["windows_format"] = "[begin, end, tokens_scored, nll_sum] per window"
+    # The same sliding figure computed in lower precision, to size a comparison tolerance.
+    other = {}
+    for name in args.compare_dtypes:
+        m = LlamaForCausalLM.from_pretrained(mdir, dtype=getattr(torch, name),
+                                             attn_implementation="eager").eval()
+        t, c, _ = ppl_sliding(m, ids, 256, 128)
+        other[name] = {"ppl": math.exp(t / c), "nll_sum": t, "tokens_scored": c,
+                       "rel_diff_ppl": math.exp(t / c) / ref["perplexity"]["sliding"]["ppl"] - 1}
+        print(f"sliding in {name}: ppl {other[name]['ppl']:.6f} "
+              f"(rel. diff {other[name]['rel_diff_ppl']:+.2e})", flush=True)
+    if other:
+        ref["perplexity"]["sliding_other_compute_dtypes"] = other
+    if args.rtn:
+        rtn = {"note": "informative only: Python fake quantization (see rtn_ in the script), "
+                       "float32 compute; another RTN implementation may differ in details"}
+        for name, bits, gs, sym in RTN_VARIANTS:
+            m = LlamaForCausalLM.from_pretrained(mdir, dtype=torch.float32,
+                                                 attn_implementation="eager").eval()
+            rtn_(m, bits, gs, sym)
+            t, c, _ = ppl_sliding(m, ids, 256, 128)
+            rtn[name] = {"bits": bits, "group_size": gs, "sym": sym, "ppl": math.exp(t / c),
+                         "nll_sum": t, "tokens_scored": c}
+            print(f"sliding {name}: ppl {math.exp(t / c):.6f}", flush=True)
+        ref["perplexity"]["sliding_rtn_informative"] = rtn
 
     if not args.skip_tasks:
         ref["tasks"] = {}

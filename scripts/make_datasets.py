@@ -331,12 +331,19 @@ CODE_OPS = [
 ]
 
 
+# One space of indentation, on purpose: with the byte-level BPE pre-tokenizer (GPT-2 regex),
+# "\n    return" is split as "\n   " + " return", so a prompt ending in "\n" would end on a token
+# the model never saw before a function body. With one space the split is "\n" + " return", the
+# same tokens whether the prompt is tokenized alone or together with its solution.
+INDENT = " "
+
+
 def code_task(op, fname, params):
     _, doc, body, kind = op
     doc = doc.format(*params)
     expr = body.format(*params)
-    prompt = f"def {fname}({', '.join(params)}):\n    \"\"\"{doc}\"\"\"\n"
-    solution = f"    return {expr}\n"
+    prompt = f"def {fname}({', '.join(params)}):\n{INDENT}\"\"\"{doc}\"\"\"\n"
+    solution = f"{INDENT}return {expr}\n"
     ns = {}
     exec(prompt + solution, ns)  # our own template code, to compute expected values
     fn = ns[fname]
@@ -344,7 +351,7 @@ def code_task(op, fname, params):
               "list": [(v,) for v in UN_LISTS]}[kind]
     lines = ["def check(candidate):"]
     for args in inputs:
-        lines.append(f"    assert candidate({', '.join(repr(a) for a in args)}) == "
+        lines.append(f"{INDENT}assert candidate({', '.join(repr(a) for a in args)}) == "
                      f"{fn(*args)!r}")
     return {"prompt": prompt, "canonical_solution": solution, "test": "\n".join(lines) + "\n",
             "entry_point": fname}
@@ -494,7 +501,8 @@ DESCRIPTIONS = {
     "tinyworld-mc/test.jsonl": "ARC-style 4-choice questions about facts stated in the training "
                                "prose; the questions themselves never appear in training",
     "tinyworld-code/train.jsonl": "Python one-liner tasks seen in training",
-    "tinyworld-code/test.jsonl": "HumanEval-style Python one-liner tasks with unit tests; each "
+    "tinyworld-code/test.jsonl": "HumanEval-style Python one-liner tasks with unit tests "
+                                 "(indented by one space, see INDENT in the script); each "
                                  "(function name, parameters, operation) prompt is unseen in "
                                  "training",
 }
@@ -549,7 +557,13 @@ def write_manifest_md(out, manifest):
               "", "Prompt formats used in training and in the reference evaluation:", "",
               "- gsm and mc: `Question: {question}\\nAnswer:`; the model continues with "
               "` {answer}` (mc scores each ` {choice}` by log-likelihood).",
-              "- code: the prompt as is; the completion is the function body.", ""]
+              "- code: the prompt as is; the completion is the function body.", "",
+              "Disjointness, asserted by the generator on every run:", "",
+              "- no document of `tinyworld/test.txt` or `tinyworld/calibration.jsonl` occurs in "
+              "`tinyworld/train.txt`, even as a substring, and the two share no document;",
+              "- no test question (gsm), test question-with-answer (mc) or test prompt (code) "
+              "occurs in `tinyworld/train.txt`; calibration holds prose only.", "",
+              "What qbench-tiny scores on the test splits: `models/qbench-tiny/README.md`.", ""]
     (out / "MANIFEST.md").write_text("\n".join(lines))
 
 
