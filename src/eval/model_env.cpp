@@ -1,5 +1,6 @@
 #include "qbench/eval/model_env.hpp"
 
+#include "qbench/model/random_weights.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/util/error.hpp"
 
@@ -33,12 +34,15 @@ ModelEnv load_model_env(const ModelRequest& request) {
     options.device = model::parse_device(request.device);
     options.dtype = model::parse_dtype(request.dtype);
     ModelEnv env;
-    env.decoder = model::guard_torch(request.path.string(),
-                                     [&] { return model::Decoder::load(request.path, options); });
+    env.decoder = model::guard_torch(request.path.string(), [&] {
+        if (!request.random_weights) return model::Decoder::load(request.path, options);
+        const auto config = model::load_model_config(request.path);
+        return model::Decoder::load(config, model::RandomWeights(config, request.seed), options);
+    });
     const auto& c = env.decoder->config();
     auto& s = env.summary;
     s.path = request.path.string();
-    s.format = "safetensors";
+    s.format = request.random_weights ? "random" : "safetensors";
     s.architecture = c.architecture;
     s.dtype = model::dtype_name(options.dtype);
     s.device = options.device.str();
