@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <numbers>
 
 #include "qbench/model/weights.hpp"
@@ -109,6 +110,7 @@ struct Decoder::Step {
     torch::Tensor cos, sin;                  // [P, 1, T, D], P = B when padded, else 1
     std::int64_t start = 0;                  // eager: first slot written
     std::int64_t keys = 0;                   // S: key slots attended (start + T, or capacity)
+    bool fixed = false;                      // static-shape step (see KVCache)
     torch::Tensor qslot;                     // [T] int64 slots of the queries
     bool causal = false;                     // SDPA's is_causal where no mask is needed
     std::map<std::int64_t, torch::Tensor> masks;  // window (0 = none) -> [P, 1, T, S] bool
@@ -132,7 +134,7 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const S
     if (cache != nullptr) {
         auto& ck = cache->k[index];
         auto& cv = cache->v[index];
-        if (cache->static_shapes) {
+        if (step.fixed) {
             ck.index_copy_(2, step.qslot, k);
             cv.index_copy_(2, step.qslot, v);
             k = ck;
@@ -148,8 +150,9 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const S
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
     const bool gqa = config_.num_kv_heads != config_.num_heads;
     auto found = step.masks.find(L.window);
-    const torch::Tensor mask = found != step.masks.end() ? found->second : torch::Tensor();
-    auto out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, step.causal && !mask.defined(), scale, gqa);
+    std::optional<torch::Tensor> mask;
+    if (found != step.masks.end()) mask = found->second;
+    auto out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, step.causal && !mask, scale, gqa);
     out = out.transpose(1, 2).reshape({B, T, config_.num_heads * D});
     return L.o->forward(out);
 }
@@ -166,6 +169,7 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
     const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(options_.device);
 
     Step step;
+    step.fixed = fixed;
     step.start = cache != nullptr ? cache->length : 0;
     if (cache != nullptr && step.start + T > cache->capacity()) {
         throw_runtime("KV cache overflow: {} + {} tokens exceed capacity {}", step.start, T, cache->capacity());
