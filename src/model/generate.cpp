@@ -122,6 +122,9 @@ torch::Tensor DecodeStep::operator()(const torch::Tensor& tokens) {
 #ifdef QBENCH_HAS_CUDA
     if (try_graph_ && !graph_) capture(tokens);
     if (graph_) {
+        if (cache_.length + 1 > cache_.capacity()) {
+            throw_runtime("KV cache overflow: {} + 1 tokens exceed capacity {}", cache_.length, cache_.capacity());
+        }
         graph_->tokens.copy_(tokens);
         graph_->graph.replay();
         cache_.length += 1;  // the graph advanced the device-side slot
