@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fstream>
+#include <unistd.h>
 
 #include "qbench/config/cli_bridge.hpp"
 #include "qbench/config/run_config.hpp"
@@ -15,7 +16,7 @@ namespace {
 class RunConfigTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / "qbench_config_test";
+        dir_ = fs::temp_directory_path() / ("qbench_config_test_" + std::to_string(::getpid()));
         fs::remove_all(dir_);
         fs::create_directories(dir_ / "models" / "tiny");
         fs::create_directories(dir_ / "datasets");
