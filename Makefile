@@ -2,7 +2,7 @@
 BUILD ?= build
 CTEST_LABELS ?= unit|model|shared
 
-.PHONY: setup build test test-all demo clean
+.PHONY: setup build build-cuda test test-all demo clean
 
 setup:
 	@scripts/setup
@@ -16,6 +16,10 @@ test: setup
 # Everything, including slow tests (and gpu/real where the machine has them).
 test-all: setup
 	@cd $(BUILD) && ctest -j $$(nproc) --output-on-failure --timeout 1800
+
+# Compile-and-link check against a CUDA LibTorch (no GPU needed); see scripts/build-cuda.
+build-cuda:
+	@scripts/build-cuda
 
 demo: setup
 	@scripts/demo

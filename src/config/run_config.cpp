@@ -64,6 +64,10 @@ const Schema<VariantConfig>& VariantConfig::schema() {
         s.option("quantize", &VariantConfig::quantize,
                  "run-time quantization: 'method:key=value,...' or a map with 'method'")
             .default_text("none");
+        s.option("calibration_gpu_hours", &VariantConfig::calibration_gpu_hours,
+                 "GPU-hours spent calibrating this checkpoint, amortized in the cost section")
+            .default_value(0.0)
+            .at_least(0.0);
         return s;
     }();
     return schema;
@@ -110,6 +114,97 @@ const Schema<PerplexityConfig>& PerplexityConfig::schema() {
     return schema;
 }
 
+std::optional<std::string> check_positive_list(const std::vector<std::int64_t>& xs) {
+    for (auto x : xs)
+        if (x < 1) return fmt::format("every entry must be at least 1, got {}", x);
+    return std::nullopt;
+}
+
+const Schema<ThroughputConfig>& ThroughputConfig::schema() {
+    static const Schema<ThroughputConfig> schema = [] {
+        Schema<ThroughputConfig> s;
+        s.option("batch_sizes", &ThroughputConfig::batch_sizes, "decode batch sizes")
+            .default_value({1, 32})
+            .check(check_positive_list);
+        s.option("context", &ThroughputConfig::context, "cached tokens when the timed decode steps start")
+            .default_value(512)
+            .at_least(0);
+        s.option("decode_steps", &ThroughputConfig::decode_steps, "timed decode steps per repetition")
+            .default_value(32)
+            .at_least(1);
+        s.option("prefill_lengths", &ThroughputConfig::prefill_lengths, "prefill sequence lengths (batch 1)")
+            .default_value({512, 2048})
+            .check(check_positive_list);
+        s.option("warmup", &ThroughputConfig::warmup, "untimed iterations before timing").default_value(10).at_least(0);
+        s.option("repetitions", &ThroughputConfig::repetitions, "timed repetitions of each scenario")
+            .default_value(5)
+            .at_least(1);
+        s.option("cuda_graph", &ThroughputConfig::cuda_graph, "replay the decode step as a CUDA graph on a GPU")
+            .default_value(true);
+        s.option("prompts", &ThroughputConfig::prompts,
+                 "end-to-end scenario: .jsonl prompt file (\"input_ids\" or \"text\" per line)")
+            .default_text("none (no end-to-end scenario)")
+            .existing_path();
+        s.option("arrival", &ThroughputConfig::arrival, "end-to-end arrivals: sequential or poisson")
+            .default_value("sequential")
+            .one_of({"sequential", "poisson"});
+        s.option("rate_per_s", &ThroughputConfig::rate_per_s, "poisson: mean requests per second")
+            .alias("rate")
+            .default_value(1.0)
+            .check([](const double& x) -> std::optional<std::string> {
+                if (x > 0) return std::nullopt;
+                return fmt::format("must be above 0, got {}", x);
+            });
+        s.option("max_new_tokens", &ThroughputConfig::max_new_tokens, "end-to-end: tokens generated per request")
+            .default_value(128)
+            .at_least(1);
+        s.option("requests", &ThroughputConfig::requests, "end-to-end: requests (0: each prompt once)")
+            .default_value(0)
+            .at_least(0);
+        return s;
+    }();
+    return schema;
+}
+
+const Schema<CostConfig>& CostConfig::schema() {
+    static const Schema<CostConfig> schema = [] {
+        Schema<CostConfig> s;
+        s.option("gpus", &CostConfig::gpus, "GPUs per serving instance").default_value(1).at_least(1);
+        s.option("on_demand_usd_per_hour", &CostConfig::on_demand_usd_per_hour, "on-demand $/hour per GPU")
+            .default_value(0.0)
+            .at_least(0.0);
+        s.option("reserved_usd_per_hour", &CostConfig::reserved_usd_per_hour, "reserved $/hour per GPU")
+            .default_value(0.0)
+            .at_least(0.0);
+        s.option("spot_usd_per_hour", &CostConfig::spot_usd_per_hour, "spot $/hour per GPU")
+            .default_value(0.0)
+            .at_least(0.0);
+        s.option("batch_size", &CostConfig::batch_size, "decode batch whose tokens/s is the cost basis")
+            .default_text("the largest measured")
+            .at_least(1);
+        s.option("calibration_usd_per_gpu_hour", &CostConfig::calibration_usd_per_gpu_hour,
+                 "price of a calibration GPU-hour")
+            .default_text("on_demand_usd_per_hour")
+            .at_least(0.0);
+        s.option("served_tokens", &CostConfig::served_tokens,
+                 "tokens a checkpoint serves before it is replaced (amortizes calibration)")
+            .default_value(1e9)
+            .check([](const double& x) -> std::optional<std::string> {
+                if (x > 0) return std::nullopt;
+                return fmt::format("must be above 0, got {}", x);
+            });
+        s.finalize([](CostConfig& c, const Fields& f) {
+            if (c.on_demand_usd_per_hour + c.reserved_usd_per_hour + c.spot_usd_per_hour <= 0) {
+                f.map().fail("give at least one price: on_demand_usd_per_hour, reserved_usd_per_hour or "
+                             "spot_usd_per_hour");
+            }
+            if (!f.given("calibration_usd_per_gpu_hour")) c.calibration_usd_per_gpu_hour = c.on_demand_usd_per_hour;
+        });
+        return s;
+    }();
+    return schema;
+}
+
 const Schema<RunConfig>& RunConfig::schema() {
     static const Schema<RunConfig> schema = [] {
         Schema<RunConfig> s;
@@ -136,6 +231,9 @@ const Schema<RunConfig>& RunConfig::schema() {
             .required()
             .non_empty();
         s.option("perplexity", &RunConfig::perplexity, "perplexity evaluation").default_text("off");
+        s.option("throughput", &RunConfig::throughput, "throughput scenarios (decode, prefill, end-to-end)")
+            .default_text("off");
+        s.option("cost", &RunConfig::cost, "$ per million tokens from the decode throughput").default_text("off");
         s.finalize([](RunConfig& c, const Fields& f) {
             if (!f.given("name")) c.name = f.map().env().file.stem().string();
             if (!f.given("output_dir")) c.output_dir = f.map().env().base_dir / "runs" / c.name;
@@ -159,6 +257,7 @@ const Schema<RunConfig>& RunConfig::schema() {
                 if (v.dtype.empty()) v.dtype = c.dtype;
             }
             if (!baseline && !c.variants.empty()) c.variants.front().baseline = true;
+            if (c.cost && !c.throughput) f.at("cost").fail("needs a throughput: section (cost is from decode tokens/s)");
         });
         return s;
     }();

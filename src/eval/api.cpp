@@ -7,6 +7,7 @@
 #include "qbench/model/config.hpp"
 #include "qbench/model/gguf_model.hpp"
 #include "qbench/model/runtime.hpp"
+#include "qbench/perf/scenarios.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
 
@@ -26,6 +27,23 @@ report::PerplexityResult run_perplexity(const ModelRequest& request, const std::
     r.data_path = data.string();
     r.data_sha256 = sha256_file_hex(data);
     return r;
+}
+
+std::vector<std::vector<std::int64_t>> load_prompts(const std::filesystem::path& path, const Encoder& encode) {
+    const PerplexityInput input = load_perplexity_input(path, encode);
+    std::vector<std::vector<std::int64_t>> out;
+    for (const auto& d : input.documents) {
+        if (!d.empty()) out.emplace_back(d.begin(), d.end());
+    }
+    return out;
+}
+
+BenchResult run_bench(const ModelRequest& request, const perf::ThroughputOptions& options) {
+    model::set_threads(request.threads);
+    ModelEnv env = load_model_env(request);
+    std::vector<std::vector<std::int64_t>> prompts;
+    if (!options.prompts.empty()) prompts = load_prompts(options.prompts, env.encoder());
+    return {env.summary, perf::run_throughput(*env.decoder, options, prompts)};
 }
 
 ModelInfo inspect_model(const std::filesystem::path& path) {

@@ -1,6 +1,7 @@
 #include "qbench/eval/model_env.hpp"
 
 #include "qbench/model/gguf_model.hpp"
+#include "qbench/model/random_weights.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/tokenizer/gguf_tokenizer.hpp"
 #include "qbench/util/error.hpp"
@@ -73,8 +74,11 @@ ModelEnv load_model_env(const ModelRequest& request) {
         s.format = "gguf";
         s.quantization = model::describe_gguf_storage(*file, weights, model::dtype_name(options.dtype));
     } else {
-        env.decoder = model::guard_torch(request.path.string(),
-                                         [&] { return model::Decoder::load(request.path, options); });
+        env.decoder = model::guard_torch(request.path.string(), [&] {
+            if (!request.random_weights) return model::Decoder::load(request.path, options);
+            const auto config = model::load_model_config(request.path);
+            return model::Decoder::load(config, model::RandomWeights(config, request.seed), options);
+        });
         if (fs::exists(request.path / "tokenizer.json") || fs::exists(request.path / "tokenizer.model")) {
             try {
                 env.tokenizer = tokenizer::load_tokenizer(request.path);
@@ -83,7 +87,7 @@ ModelEnv load_model_env(const ModelRequest& request) {
                 log::warn("{}", e.what());
             }
         }
-        s.format = "safetensors";
+        s.format = request.random_weights ? "random" : "safetensors";
         s.quantization = "none";
     }
     const auto& c = env.decoder->config();

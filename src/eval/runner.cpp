@@ -3,12 +3,17 @@
 #include "qbench/report/reporter.hpp"
 
 #include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include "qbench/eval/api.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/eval/perplexity.hpp"
 #include "qbench/eval/perplexity_input.hpp"
+#include "qbench/cost/cost.hpp"
 #include "qbench/model/runtime.hpp"
+#include "qbench/perf/scenarios.hpp"
 #include "qbench/util/build_info.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
@@ -45,6 +50,79 @@ std::vector<report::VariantResult> resumable(const config::RunConfig& c) {
     return out;
 }
 
+perf::ThroughputOptions throughput_options(const config::RunConfig& c) {
+    const auto& t = *c.throughput;
+    perf::ThroughputOptions o;
+    o.batch_sizes = t.batch_sizes;
+    o.context = t.context;
+    o.decode_steps = t.decode_steps;
+    o.prefill_lengths = t.prefill_lengths;
+    o.warmup = t.warmup;
+    o.repetitions = t.repetitions;
+    o.cuda_graph = t.cuda_graph;
+    o.prompts = t.prompts;
+    o.arrival = t.arrival;
+    o.rate_per_s = t.rate_per_s;
+    o.max_new_tokens = t.max_new_tokens;
+    o.requests = t.requests;
+    o.seed = static_cast<std::uint64_t>(c.seed);
+    return o;
+}
+
+// Perplexity is lower-is-better, so the quality factor is ppl(variant) / ppl(baseline) on the
+// first protocol both have; 1 without a common perplexity.
+std::pair<double, std::string> quality_factor(const report::VariantResult& v, const report::Report& rep) {
+    if (v.baseline) return {1.0, "baseline"};
+    for (const auto& base : rep.variants) {
+        if (!base.baseline) continue;
+        for (const auto& p : v.perplexity) {
+            for (const auto& b : base.perplexity) {
+                if (p.protocol == b.protocol && b.ppl > 0 && p.ppl > 0) {
+                    return {p.ppl / b.ppl, "ppl " + p.protocol + " / baseline ppl (lower is better)"};
+                }
+            }
+        }
+    }
+    return {1.0, "none (no perplexity shared with the baseline)"};
+}
+
+report::CostResult variant_cost(const config::CostConfig& cc, const config::VariantConfig& vc,
+                                const report::VariantResult& v, const report::Report& rep) {
+    const auto& decode = v.throughput->decode;
+    if (decode.empty()) throw_bad_input("cost: the throughput section measured no decode batch size");
+    const report::DecodeResult* basis = &decode.front();
+    for (const auto& d : decode) {
+        if (cc.batch_size > 0 ? d.batch_size == cc.batch_size : d.batch_size > basis->batch_size) basis = &d;
+    }
+    if (cc.batch_size > 0 && basis->batch_size != cc.batch_size) {
+        throw_bad_input("cost.batch_size {} is not one of throughput.batch_sizes", cc.batch_size);
+    }
+    report::CostResult r;
+    r.throughput_basis = fmt::format("decode batch {} at context {}", basis->batch_size, basis->context_tokens);
+    r.tokens_per_s = basis->tokens_per_s;
+    std::tie(r.quality_factor, r.quality_basis) = quality_factor(v, rep);
+    const cost::Calibration calibration{vc.calibration_gpu_hours, cc.calibration_usd_per_gpu_hour, cc.served_tokens};
+    r.calibration_usd = cost::calibration_usd(calibration);
+    const std::pair<const char*, double> tiers[] = {{"on_demand", cc.on_demand_usd_per_hour},
+                                                    {"reserved", cc.reserved_usd_per_hour},
+                                                    {"spot", cc.spot_usd_per_hour}};
+    for (const auto& [name, price] : tiers) {
+        if (price <= 0) continue;
+        const auto b = cost::cost_breakdown(
+            {price * static_cast<double>(cc.gpus), r.tokens_per_s, r.quality_factor, calibration});
+        r.tiers.push_back({name, price, cc.gpus, b.usd_per_million_tokens, b.calibration_usd_per_million_tokens,
+                           b.total_usd_per_million_tokens, b.quality_adjusted_usd_per_million_tokens});
+    }
+    return r;
+}
+
+void write_partial(const report::Report& rep, const report::VariantResult& result, const fs::path& out_dir) {
+    auto partial = rep;
+    partial.variants.push_back(result);
+    partial.context.end_time = utc_now_iso8601();
+    report::write_report(partial, out_dir);
+}
+
 report::VariantResult run_variant(const config::RunConfig& c, const config::VariantConfig& v,
                                   report::Report& rep, const fs::path& out_dir) {
     report::VariantResult result;
@@ -72,11 +150,21 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
                       r.tokens_scored, r.seconds);
             result.perplexity.push_back(std::move(r));
             // Write the partial variant so an interruption keeps this section.
-            auto partial = rep;
-            partial.variants.push_back(result);
-            partial.context.end_time = utc_now_iso8601();
-            report::write_report(partial, out_dir);
+            write_partial(rep, result, out_dir);
         }
+    }
+    if (c.throughput) {
+        const auto options = throughput_options(c);
+        std::vector<std::vector<std::int64_t>> prompts;
+        if (!options.prompts.empty()) prompts = load_prompts(options.prompts, env.encoder());
+        result.throughput = perf::run_throughput(*env.decoder, options, prompts);
+        for (const auto& d : result.throughput->decode) {
+            log::info("variant '{}': decode batch {} at context {}: {:.1f} tokens/s", v.name, d.batch_size,
+                      d.context_tokens, d.tokens_per_s);
+        }
+        for (const auto& w : result.throughput->warnings) log::warn("variant '{}': {}", v.name, w);
+        if (c.cost) result.cost = variant_cost(*c.cost, v, result, rep);
+        write_partial(rep, result, out_dir);
     }
     return result;
 }

@@ -1,6 +1,8 @@
 #include "qbench/model/decoder.hpp"
 
 #include <cmath>
+#include <map>
+#include <optional>
 #include <numbers>
 
 #include "qbench/model/weights.hpp"
@@ -105,8 +107,20 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const torch::Tensor& cos,
-                                 const torch::Tensor& sin, KVCache* cache, std::size_t index) const {
+// What every layer of one forward shares: rotary tables, the slots being written and the
+// attention masks (one per distinct window size; absent when SDPA needs none).
+struct Decoder::Step {
+    torch::Tensor cos, sin;                  // [P, 1, T, D], P = B when padded, else 1
+    std::int64_t start = 0;                  // eager: first slot written
+    std::int64_t keys = 0;                   // S: key slots attended (start + T, or capacity)
+    bool fixed = false;                      // static-shape step (see KVCache)
+    torch::Tensor qslot;                     // [T] int64 slots of the queries
+    bool causal = false;                     // SDPA's is_causal where no mask is needed
+    std::map<std::int64_t, torch::Tensor> masks;  // window (0 = none) -> [P, 1, T, S] bool
+};
+
+torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const Step& step, KVCache* cache,
+                                 std::size_t index) const {
     const auto B = x.size(0), T = x.size(1), D = config_.head_dim;
     auto q = L.q->forward(x).view({B, T, config_.num_heads, D});
     auto k = L.k->forward(x).view({B, T, config_.num_kv_heads, D});
@@ -117,37 +131,31 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const t
     }
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
+    q = q * step.cos + rotate_half(q) * step.sin;
+    k = k * step.cos + rotate_half(k) * step.sin;
 
-    std::int64_t start = 0;
     if (cache != nullptr) {
-        start = cache->length;
-        if (start + T > cache->capacity()) {
-            throw_runtime("KV cache overflow: {} + {} tokens exceed capacity {}", start, T, cache->capacity());
+        auto& ck = cache->k[index];
+        auto& cv = cache->v[index];
+        if (step.fixed) {
+            ck.index_copy_(2, step.qslot, k);
+            cv.index_copy_(2, step.qslot, v);
+            k = ck;
+            v = cv;
+        } else {
+            const auto end = step.start + T;
+            ck.index_put_({Slice(), Slice(), Slice(step.start, end)}, k);
+            cv.index_put_({Slice(), Slice(), Slice(step.start, end)}, v);
+            k = ck.index({Slice(), Slice(), Slice(0, end)});
+            v = cv.index({Slice(), Slice(), Slice(0, end)});
         }
-        cache->k[index].index_put_({Slice(), Slice(), Slice(start, start + T)}, k);
-        cache->v[index].index_put_({Slice(), Slice(), Slice(start, start + T)}, v);
-        k = cache->k[index].index({Slice(), Slice(), Slice(0, start + T)});
-        v = cache->v[index].index({Slice(), Slice(), Slice(0, start + T)});
     }
-    const auto S = start + T;
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
     const bool gqa = config_.num_kv_heads != config_.num_heads;
-    torch::Tensor out;
-    if (start == 0 && L.window == 0) {
-        out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/T > 1, scale, gqa);
-    } else {
-        // Query i (position start + i) sees key j when j <= start + i and, with a window W,
-        // start + i - j < W.
-        auto qpos = torch::arange(start, S, torch::TensorOptions().dtype(torch::kInt64).device(x.device()))
-                        .unsqueeze(1);
-        auto kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kInt64).device(x.device()))
-                        .unsqueeze(0);
-        auto mask = kpos <= qpos;
-        if (L.window > 0) mask = mask.logical_and(kpos > qpos - L.window);
-        out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, gqa);
-    }
+    auto found = step.masks.find(L.window);
+    std::optional<torch::Tensor> mask;
+    if (found != step.masks.end()) mask = found->second;
+    auto out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, step.causal && !mask, scale, gqa);
     out = out.transpose(1, 2).reshape({B, T, config_.num_heads * D});
     return L.o->forward(out);
 }
@@ -156,40 +164,94 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
     torch::NoGradGuard no_grad;
     if (ids.dim() != 2) throw_runtime("forward: ids must be [batch, tokens], got {} dims", ids.dim());
     auto input = ids.to(options_.device, torch::kInt64);
-    const std::int64_t start = cache != nullptr ? cache->length : 0;
     const auto T = input.size(1);
+    const bool padded = cache != nullptr && cache->pad.defined();
+    // Static mode shapes the one-token steps (the ones a CUDA graph captures); a prefill runs
+    // eagerly over the filled slots and then sets the device-side slot counter.
+    const bool fixed = cache != nullptr && cache->static_shapes && T == 1;
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(options_.device);
+
+    Step step;
+    step.fixed = fixed;
+    step.start = cache != nullptr ? cache->length : 0;
+    if (cache != nullptr && step.start + T > cache->capacity()) {
+        throw_runtime("KV cache overflow: {} + {} tokens exceed capacity {}", step.start, T, cache->capacity());
+    }
+    step.qslot = fixed ? cache->slot + torch::arange(T, i64) : torch::arange(step.start, step.start + T, i64);
+    step.keys = fixed ? cache->capacity() : step.start + T;
+
+    // Rotary tables from each row's positions: slot - left padding (padding slots clamp to 0).
+    auto pos = padded ? (step.qslot.unsqueeze(0) - cache->pad.unsqueeze(1)).clamp_min(0) : step.qslot.unsqueeze(0);
+    auto freqs = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;  // [P, T, D/2]
+    auto emb = torch::cat({freqs, freqs}, -1);                       // [P, T, D]
+    step.cos = emb.cos().to(options_.dtype).unsqueeze(1);            // [P, 1, T, D]
+    step.sin = emb.sin().to(options_.dtype).unsqueeze(1);
+
+    // Masks: query slot i sees key slot j when j <= i, i - j < W (a window W) and j is not
+    // padding; a padding query sees itself only, so no softmax row is empty (no NaN).
+    for (const auto& L : layers_) {
+        const auto w = L.window;
+        if (step.masks.count(w) != 0) continue;
+        if (!padded && !fixed && w == 0 && (step.start == 0 || T == 1)) {
+            step.causal = T > 1;  // plain causal attention, or one query that sees every key
+            continue;
+        }
+        auto kslot = torch::arange(step.keys, i64).unsqueeze(0);  // [1, S]
+        auto qslot = step.qslot.unsqueeze(1);                     // [T, 1]
+        auto m = kslot <= qslot;                                  // [T, S]
+        if (w > 0) m = m.logical_and(kslot > qslot - w);
+        if (padded) {
+            auto real = (kslot >= cache->pad.unsqueeze(1)).unsqueeze(1);                      // [B, 1, S]
+            m = m.unsqueeze(0).logical_and(real.logical_or((kslot == qslot).unsqueeze(0)));  // [B, T, S]
+        } else {
+            m = m.unsqueeze(0);
+        }
+        step.masks.emplace(w, m.unsqueeze(1));
+    }
+
     auto x = F::embedding(input, embed_);
-
-    auto pos = torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kFloat32).device(options_.device));
-    auto freqs = pos.unsqueeze(1) * inv_freq_.unsqueeze(0);       // [T, D/2]
-    auto emb = torch::cat({freqs, freqs}, -1);                      // [T, D]
-    auto cos = emb.cos().to(options_.dtype).unsqueeze(0).unsqueeze(0);  // [1, 1, T, D]
-    auto sin = emb.sin().to(options_.dtype).unsqueeze(0).unsqueeze(0);
-
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         const auto& L = layers_[i];
-        auto h = x + attention(L, rms_norm(x, L.input_norm), cos, sin, cache, i);
+        auto h = x + attention(L, rms_norm(x, L.input_norm), step, cache, i);
         auto n = rms_norm(h, L.post_norm);
         x = h + L.down->forward(F::silu(L.gate->forward(n)) * L.up->forward(n));
     }
-    if (cache != nullptr) cache->length += T;
+    if (cache != nullptr) {
+        cache->length += T;
+        if (fixed) {
+            cache->slot.add_(T);
+        } else if (cache->slot.defined()) {
+            cache->slot.fill_(cache->length);
+        }
+    }
     return rms_norm(x, final_norm_);
 }
 
-torch::Tensor Decoder::logits(const torch::Tensor& hidden) const {
+torch::Tensor Decoder::logits_compute_dtype(const torch::Tensor& hidden) const {
     torch::NoGradGuard no_grad;
-    auto out = lm_head_ ? lm_head_->forward(hidden) : at::linear(hidden, embed_);
-    return out.to(torch::kFloat32);
+    return lm_head_ ? lm_head_->forward(hidden) : at::linear(hidden, embed_);
 }
 
-KVCache Decoder::make_cache(std::int64_t batch, std::int64_t capacity) const {
+torch::Tensor Decoder::logits(const torch::Tensor& hidden) const {
+    return logits_compute_dtype(hidden).to(torch::kFloat32);
+}
+
+KVCache Decoder::make_cache(std::int64_t batch, std::int64_t capacity, bool static_shapes) const {
     KVCache cache;
     auto opts = torch::TensorOptions().dtype(options_.dtype).device(options_.device);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         cache.k.push_back(torch::zeros({batch, config_.num_kv_heads, capacity, config_.head_dim}, opts));
         cache.v.push_back(torch::zeros({batch, config_.num_kv_heads, capacity, config_.head_dim}, opts));
     }
+    cache.static_shapes = static_shapes;
+    if (static_shapes) cache.slot = torch::zeros({1}, opts.dtype(torch::kInt64));
     return cache;
+}
+
+void KVCache::reset(torch::Tensor new_pad) {
+    length = 0;
+    pad = std::move(new_pad);
+    if (slot.defined()) slot.zero_();
 }
 
 std::int64_t Decoder::weight_bytes() const {

@@ -23,6 +23,20 @@ double number_at(const json& j, const char* key) {
     return x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>();
 }
 
+json numbers(const std::vector<double>& xs) {
+    json j = json::array();
+    for (double x : xs) j.push_back(number(x));
+    return j;
+}
+
+std::vector<double> numbers_at(const json& j, const char* key) {
+    std::vector<double> out;
+    for (const auto& x : j.at(key)) {
+        out.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
+    }
+    return out;
+}
+
 }  // namespace
 
 RunContext host_run_context() {
@@ -124,11 +138,257 @@ void from_json(const json& j, ModelSummary& m) {
     j.at("kernels").get_to(m.kernels);
 }
 
+void to_json(json& j, const LatencyStats& s) {
+    j = json{{"n", s.n},
+             {"mean_ms", number(s.mean_ms)},
+             {"std_ms", number(s.std_ms)},
+             {"min_ms", number(s.min_ms)},
+             {"max_ms", number(s.max_ms)},
+             {"p50_ms", number(s.p50_ms)},
+             {"p90_ms", number(s.p90_ms)},
+             {"p95_ms", number(s.p95_ms)},
+             {"p99_ms", number(s.p99_ms)},
+             {"p99_9_ms", number(s.p999_ms)},
+             {"undersampled", s.undersampled}};
+}
+
+void from_json(const json& j, LatencyStats& s) {
+    j.at("n").get_to(s.n);
+    s.mean_ms = number_at(j, "mean_ms");
+    s.std_ms = number_at(j, "std_ms");
+    s.min_ms = number_at(j, "min_ms");
+    s.max_ms = number_at(j, "max_ms");
+    s.p50_ms = number_at(j, "p50_ms");
+    s.p90_ms = number_at(j, "p90_ms");
+    s.p95_ms = number_at(j, "p95_ms");
+    s.p99_ms = number_at(j, "p99_ms");
+    s.p999_ms = number_at(j, "p99_9_ms");
+    j.at("undersampled").get_to(s.undersampled);
+}
+
+void to_json(json& j, const DecodeResult& r) {
+    j = json{{"batch_size", r.batch_size},
+             {"context_tokens", r.context_tokens},
+             {"steps", r.steps},
+             {"warmup", r.warmup},
+             {"repetitions", r.repetitions},
+             {"samples_ns", numbers(r.samples_ns)},
+             {"repetition_tokens_per_s", numbers(r.repetition_tokens_per_s)},
+             {"tokens_per_s", number(r.tokens_per_s)},
+             {"ms_per_token", number(r.ms_per_token)},
+             {"step_latency", r.step_latency},
+             {"bytes_per_step", number(r.bytes_per_step)},
+             {"achieved_bytes_per_s", number(r.achieved_bytes_per_s)},
+             {"bandwidth_fraction", number(r.bandwidth_fraction)},
+             {"cuda_graph", r.cuda_graph},
+             {"note", r.note}};
+}
+
+void from_json(const json& j, DecodeResult& r) {
+    j.at("batch_size").get_to(r.batch_size);
+    j.at("context_tokens").get_to(r.context_tokens);
+    j.at("steps").get_to(r.steps);
+    j.at("warmup").get_to(r.warmup);
+    j.at("repetitions").get_to(r.repetitions);
+    r.samples_ns = numbers_at(j, "samples_ns");
+    r.repetition_tokens_per_s = numbers_at(j, "repetition_tokens_per_s");
+    r.tokens_per_s = number_at(j, "tokens_per_s");
+    r.ms_per_token = number_at(j, "ms_per_token");
+    j.at("step_latency").get_to(r.step_latency);
+    r.bytes_per_step = number_at(j, "bytes_per_step");
+    r.achieved_bytes_per_s = number_at(j, "achieved_bytes_per_s");
+    r.bandwidth_fraction = number_at(j, "bandwidth_fraction");
+    j.at("cuda_graph").get_to(r.cuda_graph);
+    j.at("note").get_to(r.note);
+}
+
+void to_json(json& j, const PrefillResult& r) {
+    j = json{{"sequence_tokens", r.sequence_tokens},
+             {"warmup", r.warmup},
+             {"repetitions", r.repetitions},
+             {"samples_ns", numbers(r.samples_ns)},
+             {"tokens_per_s", number(r.tokens_per_s)},
+             {"latency", r.latency},
+             {"flop_per_token", number(r.flop_per_token)},
+             {"achieved_flop_per_s", number(r.achieved_flop_per_s)}};
+}
+
+void from_json(const json& j, PrefillResult& r) {
+    j.at("sequence_tokens").get_to(r.sequence_tokens);
+    j.at("warmup").get_to(r.warmup);
+    j.at("repetitions").get_to(r.repetitions);
+    r.samples_ns = numbers_at(j, "samples_ns");
+    r.tokens_per_s = number_at(j, "tokens_per_s");
+    j.at("latency").get_to(r.latency);
+    r.flop_per_token = number_at(j, "flop_per_token");
+    r.achieved_flop_per_s = number_at(j, "achieved_flop_per_s");
+}
+
+void to_json(json& j, const RequestRecord& r) {
+    j = json{{"prompt_tokens", r.prompt_tokens},
+             {"output_tokens", r.output_tokens},
+             {"arrival_s", number(r.arrival_s)},
+             {"queue_ms", number(r.queue_ms)},
+             {"ttft_ms", number(r.ttft_ms)},
+             {"tpot_ms", number(r.tpot_ms)},
+             {"e2e_ms", number(r.e2e_ms)},
+             {"itl_ms", numbers(r.itl_ms)}};
+}
+
+void from_json(const json& j, RequestRecord& r) {
+    j.at("prompt_tokens").get_to(r.prompt_tokens);
+    j.at("output_tokens").get_to(r.output_tokens);
+    r.arrival_s = number_at(j, "arrival_s");
+    r.queue_ms = number_at(j, "queue_ms");
+    r.ttft_ms = number_at(j, "ttft_ms");
+    r.tpot_ms = number_at(j, "tpot_ms");
+    r.e2e_ms = number_at(j, "e2e_ms");
+    r.itl_ms = numbers_at(j, "itl_ms");
+}
+
+void to_json(json& j, const EndToEndResult& r) {
+    j = json{{"prompts_path", r.prompts_path},
+             {"arrival", r.arrival},
+             {"rate_per_s", number(r.rate_per_s)},
+             {"max_new_tokens", r.max_new_tokens},
+             {"requests", r.requests},
+             {"ttft", r.ttft},
+             {"tpot", r.tpot},
+             {"itl", r.itl},
+             {"e2e", r.e2e},
+             {"duration_s", number(r.duration_s)},
+             {"output_tokens_per_s", number(r.output_tokens_per_s)}};
+}
+
+void from_json(const json& j, EndToEndResult& r) {
+    j.at("prompts_path").get_to(r.prompts_path);
+    j.at("arrival").get_to(r.arrival);
+    r.rate_per_s = number_at(j, "rate_per_s");
+    j.at("max_new_tokens").get_to(r.max_new_tokens);
+    j.at("requests").get_to(r.requests);
+    j.at("ttft").get_to(r.ttft);
+    j.at("tpot").get_to(r.tpot);
+    j.at("itl").get_to(r.itl);
+    j.at("e2e").get_to(r.e2e);
+    r.duration_s = number_at(j, "duration_s");
+    r.output_tokens_per_s = number_at(j, "output_tokens_per_s");
+}
+
+void to_json(json& j, const MemoryResult& m) {
+    j = json{{"weight_bytes", m.weight_bytes},
+             {"kv_cache_bytes", m.kv_cache_bytes},
+             {"peak_allocated_bytes", m.peak_allocated_bytes},
+             {"peak_reserved_bytes", m.peak_reserved_bytes},
+             {"peak_rss_bytes", m.peak_rss_bytes}};
+}
+
+void from_json(const json& j, MemoryResult& m) {
+    j.at("weight_bytes").get_to(m.weight_bytes);
+    j.at("kv_cache_bytes").get_to(m.kv_cache_bytes);
+    j.at("peak_allocated_bytes").get_to(m.peak_allocated_bytes);
+    j.at("peak_reserved_bytes").get_to(m.peak_reserved_bytes);
+    j.at("peak_rss_bytes").get_to(m.peak_rss_bytes);
+}
+
+void to_json(json& j, const EnvironmentResult& e) {
+    j = json{{"device", e.device},
+             {"timing", e.timing},
+             {"build_type", e.build_type},
+             {"cpu_model", e.cpu_model},
+             {"threads", e.threads},
+             {"gpu_name", e.gpu_name},
+             {"driver_version", e.driver_version},
+             {"cuda_version", e.cuda_version},
+             {"sm_clock_mhz_start", e.sm_clock_mhz_start},
+             {"sm_clock_mhz_end", e.sm_clock_mhz_end},
+             {"sm_clock_max_mhz", e.sm_clock_max_mhz},
+             {"memory_clock_mhz_start", e.memory_clock_mhz_start},
+             {"temperature_c_start", e.temperature_c_start},
+             {"temperature_c_end", e.temperature_c_end},
+             {"peak_copy_bytes_per_s", number(e.peak_copy_bytes_per_s)}};
+}
+
+void from_json(const json& j, EnvironmentResult& e) {
+    j.at("device").get_to(e.device);
+    j.at("timing").get_to(e.timing);
+    j.at("build_type").get_to(e.build_type);
+    j.at("cpu_model").get_to(e.cpu_model);
+    j.at("threads").get_to(e.threads);
+    j.at("gpu_name").get_to(e.gpu_name);
+    j.at("driver_version").get_to(e.driver_version);
+    j.at("cuda_version").get_to(e.cuda_version);
+    j.at("sm_clock_mhz_start").get_to(e.sm_clock_mhz_start);
+    j.at("sm_clock_mhz_end").get_to(e.sm_clock_mhz_end);
+    j.at("sm_clock_max_mhz").get_to(e.sm_clock_max_mhz);
+    j.at("memory_clock_mhz_start").get_to(e.memory_clock_mhz_start);
+    j.at("temperature_c_start").get_to(e.temperature_c_start);
+    j.at("temperature_c_end").get_to(e.temperature_c_end);
+    e.peak_copy_bytes_per_s = number_at(j, "peak_copy_bytes_per_s");
+}
+
+void to_json(json& j, const ThroughputResult& t) {
+    j = json{{"decode", t.decode},
+             {"prefill", t.prefill},
+             {"end_to_end", t.end_to_end ? json(*t.end_to_end) : json(nullptr)},
+             {"memory", t.memory},
+             {"environment", t.environment},
+             {"warnings", t.warnings}};
+}
+
+void from_json(const json& j, ThroughputResult& t) {
+    j.at("decode").get_to(t.decode);
+    j.at("prefill").get_to(t.prefill);
+    if (!j.at("end_to_end").is_null()) t.end_to_end = j.at("end_to_end").get<EndToEndResult>();
+    j.at("memory").get_to(t.memory);
+    j.at("environment").get_to(t.environment);
+    j.at("warnings").get_to(t.warnings);
+}
+
+void to_json(json& j, const CostTier& t) {
+    j = json{{"name", t.name},
+             {"usd_per_hour", number(t.usd_per_hour)},
+             {"gpus", t.gpus},
+             {"usd_per_million_tokens", number(t.usd_per_million_tokens)},
+             {"calibration_usd_per_million_tokens", number(t.calibration_usd_per_million_tokens)},
+             {"total_usd_per_million_tokens", number(t.total_usd_per_million_tokens)},
+             {"quality_adjusted_usd_per_million_tokens", number(t.quality_adjusted_usd_per_million_tokens)}};
+}
+
+void from_json(const json& j, CostTier& t) {
+    j.at("name").get_to(t.name);
+    t.usd_per_hour = number_at(j, "usd_per_hour");
+    j.at("gpus").get_to(t.gpus);
+    t.usd_per_million_tokens = number_at(j, "usd_per_million_tokens");
+    t.calibration_usd_per_million_tokens = number_at(j, "calibration_usd_per_million_tokens");
+    t.total_usd_per_million_tokens = number_at(j, "total_usd_per_million_tokens");
+    t.quality_adjusted_usd_per_million_tokens = number_at(j, "quality_adjusted_usd_per_million_tokens");
+}
+
+void to_json(json& j, const CostResult& c) {
+    j = json{{"throughput_basis", c.throughput_basis},
+             {"tokens_per_s", number(c.tokens_per_s)},
+             {"quality_factor", number(c.quality_factor)},
+             {"quality_basis", c.quality_basis},
+             {"calibration_usd", number(c.calibration_usd)},
+             {"tiers", c.tiers}};
+}
+
+void from_json(const json& j, CostResult& c) {
+    j.at("throughput_basis").get_to(c.throughput_basis);
+    c.tokens_per_s = number_at(j, "tokens_per_s");
+    c.quality_factor = number_at(j, "quality_factor");
+    j.at("quality_basis").get_to(c.quality_basis);
+    c.calibration_usd = number_at(j, "calibration_usd");
+    j.at("tiers").get_to(c.tiers);
+}
+
 void to_json(json& j, const VariantResult& v) {
     j = json{{"name", v.name},         {"baseline", v.baseline},
              {"status", v.status},     {"error", v.error},
              {"error_code", v.error_code},
              {"model", v.model},       {"perplexity", v.perplexity}};
+    if (v.throughput) j["throughput"] = *v.throughput;
+    if (v.cost) j["cost"] = *v.cost;
 }
 
 void from_json(const json& j, VariantResult& v) {
@@ -139,6 +399,8 @@ void from_json(const json& j, VariantResult& v) {
     v.error_code = j.value("error_code", 0);
     j.at("model").get_to(v.model);
     j.at("perplexity").get_to(v.perplexity);
+    if (j.contains("throughput") && !j.at("throughput").is_null()) v.throughput = j.at("throughput").get<ThroughputResult>();
+    if (j.contains("cost") && !j.at("cost").is_null()) v.cost = j.at("cost").get<CostResult>();
 }
 
 void to_json(json& j, const RunContext& c) {

@@ -95,8 +95,14 @@ void MarkdownReporter::report_variants(const std::vector<VariantResult>& variant
                                  [](const VariantResult& v) { return !v.perplexity.empty(); });
     if (!any) {
         out() << "No perplexity results.\n";
-        return;
+    } else {
+        report_perplexity(variants);
     }
+    report_throughput(variants);
+    report_cost(variants);
+}
+
+void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& variants) {
     out() << "| variant | protocol | PPL | tokens scored |\n";
     out() << "|---|---|--:|--:|\n";
     for (const auto& v : variants) {
@@ -123,7 +129,114 @@ void MarkdownReporter::report_variants(const std::vector<VariantResult>& variant
     }
 }
 
+void MarkdownReporter::report_throughput(const std::vector<VariantResult>& variants) {
+    const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.throughput.has_value(); });
+    if (!any) return;
+    out() << "\n## Throughput\n\n";
+    for (const auto& v : variants) {
+        if (!v.throughput) continue;
+        const auto& e = v.throughput->environment;
+        out() << fmt::format("- {}: {}{}, timing {}, {} threads, measured copy bandwidth {:.1f} GB/s", cell(v.name),
+                             e.device, e.gpu_name.empty() ? "" : " (" + e.gpu_name + ")", e.timing, e.threads,
+                             e.peak_copy_bytes_per_s * 1e-9);
+        if (e.sm_clock_mhz_start >= 0) {
+            out() << fmt::format(", SM clock {} -> {} MHz (max {}), {} -> {} C", e.sm_clock_mhz_start,
+                                 e.sm_clock_mhz_end, e.sm_clock_max_mhz, e.temperature_c_start, e.temperature_c_end);
+        }
+        out() << "\n";
+    }
+    out() << "\n### Decode\n\nOne sample per decode step; % peak = achieved bytes/s (weights + KV cache per step) "
+             "over the measured copy bandwidth.\n\n";
+    out() << "| variant | batch | context | tokens/s | ms/token | P50 ms | P99 ms | n | GB/s | % peak | graph |\n";
+    out() << "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+    for (const auto& v : variants) {
+        if (!v.throughput) continue;
+        for (const auto& d : v.throughput->decode) {
+            out() << fmt::format("| {} | {} | {} | {:.1f} | {:.3f} | {:.3f} | {:.3f}{} | {} | {:.1f} | {:.1f} | {} |\n",
+                                 cell(v.name), d.batch_size, d.context_tokens, d.tokens_per_s, d.ms_per_token,
+                                 d.step_latency.p50_ms, d.step_latency.p99_ms,
+                                 d.step_latency.undersampled.empty() ? "" : " (few samples)", d.step_latency.n,
+                                 d.achieved_bytes_per_s * 1e-9, 100.0 * d.bandwidth_fraction, d.cuda_graph ? "yes" : "no");
+        }
+    }
+    out() << "\n### Prefill\n\n| variant | tokens | tokens/s | P50 ms | n | TFLOP/s |\n|---|--:|--:|--:|--:|--:|\n";
+    for (const auto& v : variants) {
+        if (!v.throughput) continue;
+        for (const auto& p : v.throughput->prefill) {
+            out() << fmt::format("| {} | {} | {:.1f} | {:.3f} | {} | {:.3f} |\n", cell(v.name), p.sequence_tokens,
+                                 p.tokens_per_s, p.latency.p50_ms, p.latency.n, p.achieved_flop_per_s * 1e-12);
+        }
+    }
+    const bool e2e = std::any_of(variants.begin(), variants.end(),
+                                 [](const VariantResult& v) { return v.throughput && v.throughput->end_to_end; });
+    if (e2e) {
+        out() << "\n### End-to-end\n\nTTFT and E2E count from each request's arrival (queueing included).\n\n";
+        out() << "| variant | arrival | requests | output tokens/s | TTFT P50 / P99 ms | TPOT P50 / P99 ms | "
+                 "ITL P50 / P99 ms | E2E P50 / P99 ms |\n|---|---|--:|--:|--:|--:|--:|--:|\n";
+        for (const auto& v : variants) {
+            if (!v.throughput || !v.throughput->end_to_end) continue;
+            const auto& x = *v.throughput->end_to_end;
+            auto pair = [](const LatencyStats& s) { return fmt::format("{:.2f} / {:.2f}", s.p50_ms, s.p99_ms); };
+            out() << fmt::format("| {} | {} | {} | {:.1f} | {} | {} | {} | {} |\n", cell(v.name),
+                                 x.arrival == "poisson" ? fmt::format("poisson {:.2f}/s", x.rate_per_s) : x.arrival,
+                                 x.requests.size(), x.output_tokens_per_s, pair(x.ttft), pair(x.tpot), pair(x.itl),
+                                 pair(x.e2e));
+        }
+    }
+    out() << "\n### Memory\n\n| variant | weights MiB | KV cache MiB | peak allocated MiB | peak reserved MiB | "
+             "peak RSS MiB |\n|---|--:|--:|--:|--:|--:|\n";
+    auto mib = [](std::int64_t b) { return b < 0 ? std::string("-") : fmt::format("{:.1f}", static_cast<double>(b) / 1048576.0); };
+    for (const auto& v : variants) {
+        if (!v.throughput) continue;
+        const auto& m = v.throughput->memory;
+        out() << fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(v.name), mib(m.weight_bytes),
+                             mib(m.kv_cache_bytes), mib(m.peak_allocated_bytes), mib(m.peak_reserved_bytes),
+                             mib(m.peak_rss_bytes));
+    }
+    bool header = false;
+    for (const auto& v : variants) {
+        if (!v.throughput) continue;
+        for (const auto& w : v.throughput->warnings) {
+            if (!header) out() << "\n### Warnings\n\n";
+            header = true;
+            out() << fmt::format("- {}: {}\n", cell(v.name), w);
+        }
+    }
+}
+
+void MarkdownReporter::report_cost(const std::vector<VariantResult>& variants) {
+    const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.cost.has_value(); });
+    if (!any) return;
+    out() << "\n## Cost\n\n$ per million output tokens = $/hour / (tokens/s x 3600) x 1e6; total adds the "
+             "amortized calibration; quality-adjusted = total x quality factor.\n\n";
+    out() << "| variant | basis | tier | $/hour | GPUs | $/M tokens | calibration $/M | total $/M | quality factor | "
+             "quality-adjusted $/M |\n|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n";
+    for (const auto& v : variants) {
+        if (!v.cost) continue;
+        const auto& c = *v.cost;
+        for (const auto& t : c.tiers) {
+            out() << fmt::format("| {} | {} ({:.1f} tok/s) | {} | {:.2f} | {} | {:.4f} | {:.4f} | {:.4f} | {} | {:.4f} |\n",
+                                 cell(v.name), cell(c.throughput_basis), c.tokens_per_s, t.name, t.usd_per_hour,
+                                 t.gpus, t.usd_per_million_tokens, t.calibration_usd_per_million_tokens,
+                                 t.total_usd_per_million_tokens, fixed4(c.quality_factor),
+                                 t.quality_adjusted_usd_per_million_tokens);
+        }
+    }
+    for (const auto& v : variants) {
+        if (v.cost) out() << fmt::format("\n- {}: quality factor from {}", cell(v.name), cell(v.cost->quality_basis));
+    }
+    out() << "\n";
+}
+
 void MarkdownReporter::finalize() {
+    if (!plots_.plots.empty() || !plots_.skipped.empty()) {
+        out() << "\n## Plots\n\n";
+        for (const auto& p : plots_.plots) {
+            const auto png = p.file.substr(0, p.file.rfind('.')) + ".png";
+            out() << fmt::format("![{}]({})\n\n[PNG]({})\n\n", p.title, p.file, png);
+        }
+        if (!plots_.skipped.empty()) out() << plots_.skipped << "\n";
+    }
     out().flush();
 }
 
@@ -139,8 +252,9 @@ void write_report(const Report& report, const std::filesystem::path& out_dir) {
     render(report, json);
     write_file_atomic(out_dir / "report.json", json_text.str());
 
+    std::filesystem::create_directories(out_dir);
     std::ostringstream md_text;
-    MarkdownReporter md(md_text);
+    MarkdownReporter md(md_text, write_plots(report, out_dir));
     render(report, md);
     write_file_atomic(out_dir / "report.md", md_text.str());
 }

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fstream>
+#include <unistd.h>
 
 #include "qbench/config/cli_bridge.hpp"
 #include "qbench/config/run_config.hpp"
@@ -124,7 +125,42 @@ perplexity: {data: ../datasets/test.txt, protocol: gptq}
     EXPECT_EQ(p["batch_size"], 1);
     EXPECT_EQ(p["limit"], 0);
     EXPECT_EQ(p.size(), 6u);
-    EXPECT_EQ(e.size(), 8u);
+    EXPECT_EQ(e["throughput"], nullptr);
+    EXPECT_EQ(e["cost"], nullptr);
+    EXPECT_EQ(e.size(), 10u);
+}
+
+TEST_F(RunConfigTest, ThroughputAndCostSectionsTakeDefaults) {
+    const RunConfig c = parse(R"(variants:
+  - {name: a, model: ../models/tiny}
+  - {name: b, model: ../models/tiny, calibration_gpu_hours: 4}
+throughput: {}
+cost: {on_demand_usd_per_hour: 3.5, spot_usd_per_hour: 1.2}
+)");
+    ASSERT_TRUE(c.throughput.has_value());
+    EXPECT_EQ(c.throughput->batch_sizes, (std::vector<std::int64_t>{1, 32}));
+    EXPECT_EQ(c.throughput->prefill_lengths, (std::vector<std::int64_t>{512, 2048}));
+    EXPECT_EQ(c.throughput->context, 512);
+    EXPECT_EQ(c.throughput->warmup, 10);
+    EXPECT_EQ(c.throughput->repetitions, 5);
+    EXPECT_TRUE(c.throughput->cuda_graph);
+    EXPECT_TRUE(c.throughput->prompts.empty());
+    EXPECT_EQ(c.throughput->arrival, "sequential");
+    ASSERT_TRUE(c.cost.has_value());
+    EXPECT_EQ(c.cost->gpus, 1);
+    EXPECT_DOUBLE_EQ(c.cost->calibration_usd_per_gpu_hour, 3.5);
+    EXPECT_DOUBLE_EQ(c.cost->served_tokens, 1e9);
+    EXPECT_DOUBLE_EQ(c.variants[1].calibration_gpu_hours, 4.0);
+    EXPECT_EQ(c.effective["throughput"]["batch_sizes"], nlohmann::json::array({1, 32}));
+}
+
+TEST_F(RunConfigTest, ThroughputAndCostValuesAreChecked) {
+    const std::string v = "variants: [{name: a, model: ../models/tiny}]\n";
+    EXPECT_NE(error_of(v + "throughput: {batch_sizes: [1, 0]}\n").find("throughput.batch_sizes"), std::string::npos);
+    EXPECT_NE(error_of(v + "throughput: {arrival: burst}\n").find("throughput.arrival"), std::string::npos);
+    EXPECT_NE(error_of(v + "throughput: {rate_per_s: 0}\n").find("must be above 0"), std::string::npos);
+    EXPECT_NE(error_of(v + "cost: {spot_usd_per_hour: 1}\n").find("needs a throughput"), std::string::npos);
+    EXPECT_NE(error_of(v + "throughput: {}\ncost: {gpus: 2}\n").find("give at least one price"), std::string::npos);
 }
 
 TEST_F(RunConfigTest, AbsentSectionEchoesNull) {

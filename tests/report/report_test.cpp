@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +30,73 @@ PerplexityResult ppl_result(std::string protocol, double ppl, std::int64_t token
     r.blocks = {{r.nll_sum / 2, tokens / 2}, {r.nll_sum / 2, tokens - tokens / 2}};
     r.seconds = 1.25;
     return r;
+}
+
+LatencyStats latency(double base_ms) {
+    return {4, base_ms, 0.5, base_ms - 1, base_ms + 1, base_ms, base_ms + 0.5, base_ms + 0.7, base_ms + 0.9,
+            base_ms + 1, {"p99", "p99.9"}};
+}
+
+ThroughputResult throughput_result() {
+    ThroughputResult t;
+    DecodeResult d;
+    d.batch_size = 32;
+    d.context_tokens = 512;
+    d.steps = 2;
+    d.warmup = 10;
+    d.repetitions = 2;
+    d.samples_ns = {8.0e6, 8.5e6, 8.2e6, 8.1e6};
+    d.repetition_tokens_per_s = {3878.8, 3926.4};
+    d.tokens_per_s = 3902.4;
+    d.ms_per_token = 8.2;
+    d.step_latency = latency(8.2);
+    d.bytes_per_step = 1.4e10;
+    d.achieved_bytes_per_s = 1.7e12;
+    d.bandwidth_fraction = 0.81;
+    d.cuda_graph = true;
+    t.decode = {d};
+    PrefillResult p;
+    p.sequence_tokens = 512;
+    p.warmup = 10;
+    p.repetitions = 3;
+    p.samples_ns = {5e7, 5.1e7, 4.9e7};
+    p.tokens_per_s = 10240.0;
+    p.latency = latency(50.0);
+    p.flop_per_token = 1.4e10;
+    p.achieved_flop_per_s = 1.4e14;
+    t.prefill = {p};
+    EndToEndResult e;
+    e.prompts_path = "/data/prompts.jsonl";
+    e.arrival = "poisson";
+    e.rate_per_s = 2.0;
+    e.max_new_tokens = 64;
+    e.requests = {{12, 3, 0.25, 0.5, 20.0, 5.0, 30.0, {5.0, 5.0}}};
+    e.ttft = latency(20.0);
+    e.tpot = latency(5.0);
+    e.itl = latency(5.0);
+    e.e2e = latency(30.0);
+    e.duration_s = 0.28;
+    e.output_tokens_per_s = 10.7;
+    t.end_to_end = e;
+    t.memory = {2000, 4096, 3000, 4000, 123456};
+    t.environment.device = "cuda";
+    t.environment.timing = "cuda_events";
+    t.environment.gpu_name = "NVIDIA H100";
+    t.environment.sm_clock_mhz_start = 1980;
+    t.environment.peak_copy_bytes_per_s = 2.1e12;
+    t.warnings = {"debug build"};
+    return t;
+}
+
+CostResult cost_result() {
+    CostResult c;
+    c.throughput_basis = "decode batch 32 at context 512";
+    c.tokens_per_s = 3902.4;
+    c.quality_factor = 1.15;
+    c.quality_basis = "ppl sliding vs baseline";
+    c.calibration_usd = 14.0;
+    c.tiers = {{"on_demand", 3.5, 1, 0.249, 0.014, 0.263, 0.302}};
+    return c;
 }
 
 Report sample_report() {
@@ -66,6 +135,8 @@ Report sample_report() {
     rolling.byte_perplexity = 2.25;
     rolling.bits_per_byte = 1.17;
     q.perplexity.push_back(rolling);
+    q.throughput = throughput_result();
+    q.cost = cost_result();
 
     VariantResult failed;
     failed.name = "broken";
@@ -107,6 +178,24 @@ TEST(ReportJson, KeysCarryUnitsAndSchemaVersion) {
     EXPECT_DOUBLE_EQ(r["bits_per_byte"].get<double>(), 1.17);
     EXPECT_EQ(j["variants"][2]["status"], "failed");
     EXPECT_EQ(j["variants"][2]["error"], "out of memory");
+}
+
+TEST(ReportJson, ThroughputAndCostKeysCarryUnits) {
+    const json j = sample_report();
+    EXPECT_FALSE(j["variants"][0].contains("throughput"));
+    const json& t = j["variants"][1]["throughput"];
+    const json& d = t["decode"][0];
+    EXPECT_EQ(d["samples_ns"].size(), 4u);
+    EXPECT_DOUBLE_EQ(d["tokens_per_s"].get<double>(), 3902.4);
+    EXPECT_DOUBLE_EQ(d["step_latency"]["p50_ms"].get<double>(), 8.2);
+    EXPECT_EQ(d["step_latency"]["undersampled"], json({"p99", "p99.9"}));
+    EXPECT_DOUBLE_EQ(t["prefill"][0]["achieved_flop_per_s"].get<double>(), 1.4e14);
+    EXPECT_DOUBLE_EQ(t["end_to_end"]["requests"][0]["ttft_ms"].get<double>(), 20.0);
+    EXPECT_EQ(t["memory"]["peak_rss_bytes"], 123456);
+    EXPECT_DOUBLE_EQ(t["environment"]["peak_copy_bytes_per_s"].get<double>(), 2.1e12);
+    const json& c = j["variants"][1]["cost"];
+    EXPECT_DOUBLE_EQ(c["tiers"][0]["usd_per_million_tokens"].get<double>(), 0.249);
+    EXPECT_DOUBLE_EQ(c["tiers"][0]["quality_adjusted_usd_per_million_tokens"].get<double>(), 0.302);
 }
 
 TEST(ReportJson, RoundTripsThroughTextExactly) {
@@ -161,8 +250,47 @@ TEST(WriteReport, WritesBothFilesAtomicallyAndIdempotently) {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(dir / "out")) names.push_back(e.path().filename());
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"report.json", "report.md"}));
+    EXPECT_TRUE(std::binary_search(names.begin(), names.end(), "report.json"));
+    EXPECT_TRUE(std::binary_search(names.begin(), names.end(), "report.md"));
+    for (const auto& n : names) EXPECT_EQ(n.find(".tmp"), std::string::npos) << n;  // no leftovers
     EXPECT_EQ(read_report(dir / "out" / "report.json"), rep);
+    fs::remove_all(dir);
+}
+
+bool gnuplot_available() { return std::system("gnuplot --version >/dev/null 2>&1") == 0; }
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Plots, ParetoAndLatencyCdfAreDrawnAndEmbedded) {
+    if (!gnuplot_available()) GTEST_SKIP() << "gnuplot is not installed";
+    const fs::path dir = fs::temp_directory_path() / "qbench_plots_test";
+    fs::remove_all(dir);
+    write_report(sample_report(), dir);
+    for (const char* f : {"pareto_speed.svg", "pareto_speed.png", "pareto_cost.svg", "pareto_cost.png",
+                          "latency_cdf.svg", "latency_cdf.png"}) {
+        EXPECT_TRUE(fs::exists(dir / f)) << f;
+    }
+    EXPECT_NE(read_text(dir / "pareto_speed.svg").find("<svg"), std::string::npos);
+    const std::string md = read_text(dir / "report.md");
+    EXPECT_NE(md.find("![Quality vs decode speed (Pareto frontier)](pareto_speed.svg)"), std::string::npos);
+    EXPECT_NE(md.find("## Throughput"), std::string::npos);
+    EXPECT_NE(md.find("## Cost"), std::string::npos);
+    fs::remove_all(dir);
+}
+
+TEST(Plots, WithoutGnuplotTheReportSaysTheyWereSkipped) {
+    const fs::path dir = fs::temp_directory_path() / "qbench_plots_skip_test";
+    fs::remove_all(dir);
+    setenv("QBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    write_report(sample_report(), dir);
+    unsetenv("QBENCH_GNUPLOT");
+    const std::string md = read_text(dir / "report.md");
+    EXPECT_NE(md.find("plots skipped"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "pareto_speed.svg"));
+    EXPECT_TRUE(fs::exists(dir / "plots.gp"));
     fs::remove_all(dir);
 }
 

@@ -25,6 +25,7 @@ struct VariantConfig {
     bool baseline = false;                // exactly one variant of a run has it
     std::string dtype;                    // float32 | float16 | bfloat16 (the run's by default)
     std::optional<QuantizeSpec> quantize;  // run-time quantization, or none
+    double calibration_gpu_hours = 0.0;   // GPU-hours spent producing this checkpoint (cost)
 
     static const Schema<VariantConfig>& schema();
 };
@@ -40,6 +41,37 @@ struct PerplexityConfig {
     static const Schema<PerplexityConfig>& schema();
 };
 
+// The throughput scenarios (perf/options.hpp has the meaning of each field).
+struct ThroughputConfig {
+    std::vector<std::int64_t> batch_sizes;
+    std::int64_t context = 0;
+    std::int64_t decode_steps = 0;
+    std::vector<std::int64_t> prefill_lengths;
+    std::int64_t warmup = 0;
+    std::int64_t repetitions = 0;
+    bool cuda_graph = true;
+    fs::path prompts;             // empty: no end-to-end scenario
+    std::string arrival;          // sequential | poisson
+    double rate_per_s = 0.0;
+    std::int64_t max_new_tokens = 0;
+    std::int64_t requests = 0;
+
+    static const Schema<ThroughputConfig>& schema();
+};
+
+// Serving cost per variant from its decode throughput (needs `throughput:`).
+struct CostConfig {
+    std::int64_t gpus = 1;                 // GPUs per serving instance
+    double on_demand_usd_per_hour = 0.0;   // per GPU; a tier at 0 is left out
+    double reserved_usd_per_hour = 0.0;
+    double spot_usd_per_hour = 0.0;
+    std::int64_t batch_size = 0;           // decode batch whose tokens/s is the basis; 0: the largest
+    double calibration_usd_per_gpu_hour = 0.0;  // 0: the on-demand price
+    double served_tokens = 0.0;            // tokens a checkpoint serves (calibration amortization)
+
+    static const Schema<CostConfig>& schema();
+};
+
 struct RunConfig {
     std::string name;
     fs::path output_dir;
@@ -49,6 +81,8 @@ struct RunConfig {
     std::int64_t threads = 0;  // 0 = the library's default
     std::vector<VariantConfig> variants;
     std::optional<PerplexityConfig> perplexity;
+    std::optional<ThroughputConfig> throughput;
+    std::optional<CostConfig> cost;
 
     fs::path source_path;       // the config file as given
     std::string sha256;         // of the raw file bytes

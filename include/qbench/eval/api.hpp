@@ -8,6 +8,8 @@
 
 #include "qbench/config/quantize_spec.hpp"
 #include "qbench/eval/perplexity.hpp"
+#include "qbench/eval/perplexity_input.hpp"
+#include "qbench/perf/options.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::eval {
@@ -18,6 +20,8 @@ struct ModelRequest {
     std::string dtype = "float16";
     std::optional<config::QuantizeSpec> quantize;   // run-time quantization
     int threads = 0;                                // 0: LibTorch's default
+    bool random_weights = false;                    // config.json only: N(0, 0.02) weights (speed only)
+    std::uint64_t seed = 1234;                      // of the random weights
 };
 
 // Loads the model and scores `data` with one protocol. Options left at 0 take defaults:
@@ -25,6 +29,17 @@ struct ModelRequest {
 // options (chunk BOS, prefix) come from the model.
 report::PerplexityResult run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
                                         PerplexityOptions options);
+
+// `qbench bench`: loads the model and runs the throughput scenarios of `options` (end-to-end
+// when options.prompts is set).
+struct BenchResult {
+    report::ModelSummary model;
+    report::ThroughputResult throughput;
+};
+BenchResult run_bench(const ModelRequest& request, const perf::ThroughputOptions& options);
+
+// The prompts of an end-to-end scenario: .jsonl with "input_ids" (or "text" with a tokenizer).
+std::vector<std::vector<std::int64_t>> load_prompts(const std::filesystem::path& path, const Encoder& encode);
 
 // What `qbench inspect` shows: read from config.json and the checkpoint's tensor headers,
 // without loading weights.

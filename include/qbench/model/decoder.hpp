@@ -23,11 +23,27 @@ struct LoadOptions {
 };
 
 // Per-layer key/value tensors [batch, kv_heads, capacity, head_dim], preallocated.
+//
+// Slots 0 .. length-1 are filled, the same number in every row. A batch of prompts of different
+// lengths is left-padded: row b's first pad[b] slots hold padding that no real token attends to,
+// and its token in slot s has position s - pad[b] (transformers' position ids for a left-padded
+// attention mask).
+//
+// Static mode (for CUDA graphs): a one-token forward attends over all `capacity` slots under a
+// mask, writes at the device-side `slot` counter and advances it on the device, so one captured
+// step can be replayed; the host-side `length` is then kept by the caller (model/generate.hpp).
+// `pad` must then stay the same tensor (update it in place).
 struct KVCache {
     std::vector<torch::Tensor> k;
     std::vector<torch::Tensor> v;
-    std::int64_t length = 0;  // positions filled so far (same for every row)
+    std::int64_t length = 0;  // slots filled so far (same for every row)
+    torch::Tensor pad;        // [batch] int64 on the device; undefined = no padding
+    bool static_shapes = false;
+    torch::Tensor slot;       // static mode: [1] int64 on the device, = length
     std::int64_t capacity() const { return k.empty() ? 0 : k[0].size(2); }
+    std::int64_t batch() const { return k.empty() ? 0 : k[0].size(0); }
+    // Empties the cache for reuse (keeps the buffers); `pad` as for a new batch.
+    void reset(torch::Tensor new_pad = {});
 };
 
 class Decoder {
@@ -46,16 +62,20 @@ public:
     // ids [B, T] (int64) -> final hidden states [B, T, hidden] in the compute dtype.
     // Without a cache, positions are 0..T-1 and attention is causal within the T tokens (rows
     // may be right-padded: padding never affects earlier positions). With a cache, the tokens
-    // take positions cache->length .. cache->length + T - 1 and attend to the cached prefix;
-    // the cache is advanced by T.
+    // fill slots cache->length .. cache->length + T - 1 and attend to the cached prefix (minus
+    // each row's left padding, see KVCache); the cache is advanced by T.
     torch::Tensor forward_hidden(const torch::Tensor& ids, KVCache* cache = nullptr) const;
     // hidden [..., hidden] -> logits [..., vocab] in float32 (lm_head in the compute dtype, then
     // upcast, as transformers does before its loss).
     torch::Tensor logits(const torch::Tensor& hidden) const;
+    // hidden [..., hidden] -> logits [..., vocab] in the compute dtype (enough for an argmax:
+    // the float32 upcast is exact and keeps the order).
+    torch::Tensor logits_compute_dtype(const torch::Tensor& hidden) const;
     // ids [B, T] -> logits [B, T, vocab] float32.
     torch::Tensor forward(const torch::Tensor& ids) const { return logits(forward_hidden(ids)); }
 
-    KVCache make_cache(std::int64_t batch, std::int64_t capacity) const;
+    // A zeroed cache of `capacity` slots per row; `static_shapes` for CUDA-graph decode.
+    KVCache make_cache(std::int64_t batch, std::int64_t capacity, bool static_shapes = false) const;
 
     std::int64_t weight_bytes() const;
     std::vector<report::LayerKernel> kernels() const;
@@ -71,8 +91,9 @@ private:
 
     Decoder(ModelConfig config, LoadOptions options);
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
-    torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                            const torch::Tensor& sin, KVCache* cache, std::size_t index) const;
+    struct Step;  // per-forward positions, slots and masks (decoder.cpp)
+    torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const Step& step, KVCache* cache,
+                            std::size_t index) const;
 
     ModelConfig config_;
     LoadOptions options_;

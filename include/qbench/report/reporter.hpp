@@ -7,6 +7,7 @@
 #include <ostream>
 #include <vector>
 
+#include "qbench/report/plots.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::report {
@@ -44,20 +45,28 @@ private:
 };
 
 // report.md: context lines, a table of variants and a table of variants x perplexity protocols
-// with PPL, tokens scored and the ratio to the baseline's PPL on the same protocol and data.
+// with PPL, tokens scored and the ratio to the baseline's PPL on the same protocol and data;
+// then throughput (decode, prefill, end-to-end, memory, warnings), cost per tier, and the plots
+// (embedded images, or why they were skipped).
 class MarkdownReporter : public Reporter {
 public:
-    using Reporter::Reporter;
+    explicit MarkdownReporter(std::ostream& out, PlotFiles plots = {}) : Reporter(out), plots_(std::move(plots)) {}
     void report_context(const RunContext& context) override;
     void report_variants(const std::vector<VariantResult>& variants) override;
     void finalize() override;
+
+private:
+    void report_perplexity(const std::vector<VariantResult>& variants);
+    void report_throughput(const std::vector<VariantResult>& variants);
+    void report_cost(const std::vector<VariantResult>& variants);
+    PlotFiles plots_;
 };
 
 // Hands `report` to `reporter`: context, variants, finalize.
 void render(const Report& report, Reporter& reporter);
 
-// Writes out_dir/report.json and out_dir/report.md (creating out_dir), each atomically, so a
-// reader never sees a partial file. Idempotent: the run calls it again after each variant.
+// Writes out_dir/report.json, the plots (plots.hpp) and out_dir/report.md (creating out_dir),
+// each file atomically, so a reader never sees a partial file. Idempotent: the run calls it again after each variant.
 void write_report(const Report& report, const std::filesystem::path& out_dir);
 
 }  // namespace qbench::report

@@ -63,11 +63,162 @@ struct ModelSummary {
     bool operator==(const ModelSummary&) const = default;
 };
 
+// A latency summary (stats::summarize_latency) in milliseconds, kept next to its raw samples.
+struct LatencyStats {
+    std::int64_t n = 0;
+    double mean_ms = 0.0;
+    double std_ms = 0.0;        // sample std (n - 1); NaN for n = 1
+    double min_ms = 0.0;
+    double max_ms = 0.0;
+    double p50_ms = 0.0;
+    double p90_ms = 0.0;
+    double p95_ms = 0.0;
+    double p99_ms = 0.0;
+    double p999_ms = 0.0;
+    std::vector<std::string> undersampled;  // percentiles with n < 10 / (1 - q), e.g. "p99"
+
+    bool operator==(const LatencyStats&) const = default;
+};
+
+// Decode at one batch size: each repetition fills the cache to `context_tokens` (untimed) and
+// times `steps` one-token steps; every step is one sample.
+struct DecodeResult {
+    std::int64_t batch_size = 0;
+    std::int64_t context_tokens = 0;   // cache length when the timed steps start
+    std::int64_t steps = 0;            // timed steps per repetition
+    std::int64_t warmup = 0;           // untimed steps before each repetition's timed ones
+    std::int64_t repetitions = 0;
+    std::vector<double> samples_ns;    // one per step, all repetitions
+    std::vector<double> repetition_tokens_per_s;  // batch * steps / repetition time
+    double tokens_per_s = 0.0;         // batch * all steps / all step time
+    double ms_per_token = 0.0;         // mean step time (each row's time per token)
+    LatencyStats step_latency;
+    double bytes_per_step = 0.0;       // weights + KV cache read and written per step
+    double achieved_bytes_per_s = 0.0;  // bytes_per_step * steps/s
+    double bandwidth_fraction = 0.0;   // of the measured peak copy bandwidth; NaN when unknown
+    bool cuda_graph = false;
+    std::string note;                  // e.g. why CUDA-graph capture was not used
+
+    bool operator==(const DecodeResult&) const = default;
+};
+
+// Prefill of `sequence_tokens` tokens (batch 1) into an empty cache; one sample per repetition.
+struct PrefillResult {
+    std::int64_t sequence_tokens = 0;
+    std::int64_t warmup = 0;
+    std::int64_t repetitions = 0;
+    std::vector<double> samples_ns;
+    double tokens_per_s = 0.0;          // tokens / median sample time
+    LatencyStats latency;
+    double flop_per_token = 0.0;        // 2 * matmul parameters + attention
+    double achieved_flop_per_s = 0.0;
+
+    bool operator==(const PrefillResult&) const = default;
+};
+
+// One request of the end-to-end scenario; times from its arrival (ms).
+struct RequestRecord {
+    std::int64_t prompt_tokens = 0;
+    std::int64_t output_tokens = 0;
+    double arrival_s = 0.0;      // scheduled arrival, from the scenario start
+    double queue_ms = 0.0;       // waited for the engine after arriving
+    double ttft_ms = 0.0;        // arrival -> first token on the host (queue included)
+    double tpot_ms = 0.0;        // (e2e - ttft) / (output_tokens - 1); NaN for one token
+    double e2e_ms = 0.0;         // arrival -> last token
+    std::vector<double> itl_ms;  // gaps between consecutive tokens
+
+    bool operator==(const RequestRecord&) const = default;
+};
+
+struct EndToEndResult {
+    std::string prompts_path;
+    std::string arrival;          // "sequential" | "poisson"
+    double rate_per_s = 0.0;      // poisson: mean arrivals per second
+    std::int64_t max_new_tokens = 0;
+    std::vector<RequestRecord> requests;
+    LatencyStats ttft;
+    LatencyStats tpot;
+    LatencyStats itl;             // all gaps of all requests pooled
+    LatencyStats e2e;
+    double duration_s = 0.0;
+    double output_tokens_per_s = 0.0;  // all output tokens / duration
+
+    bool operator==(const EndToEndResult&) const = default;
+};
+
+struct MemoryResult {
+    std::int64_t weight_bytes = 0;
+    std::int64_t kv_cache_bytes = 0;         // the largest cache a scenario allocated
+    std::int64_t peak_allocated_bytes = -1;  // CUDA caching allocator; -1 on a CPU
+    std::int64_t peak_reserved_bytes = -1;
+    std::int64_t peak_rss_bytes = -1;        // process peak resident set; -1 when unknown
+
+    bool operator==(const MemoryResult&) const = default;
+};
+
+// The machine a throughput section ran on; GPU fields empty / -1 without NVML.
+struct EnvironmentResult {
+    std::string device;
+    std::string timing;                 // "cuda_events" | "steady_clock"
+    std::string build_type;
+    std::string cpu_model;
+    std::int64_t threads = 0;
+    std::string gpu_name;
+    std::string driver_version;
+    std::string cuda_version;
+    std::int64_t sm_clock_mhz_start = -1;
+    std::int64_t sm_clock_mhz_end = -1;
+    std::int64_t sm_clock_max_mhz = -1;
+    std::int64_t memory_clock_mhz_start = -1;
+    std::int64_t temperature_c_start = -1;
+    std::int64_t temperature_c_end = -1;
+    double peak_copy_bytes_per_s = 0.0;  // measured once per run (a large device copy)
+
+    bool operator==(const EnvironmentResult&) const = default;
+};
+
+struct ThroughputResult {
+    std::vector<DecodeResult> decode;
+    std::vector<PrefillResult> prefill;
+    std::optional<EndToEndResult> end_to_end;
+    MemoryResult memory;
+    EnvironmentResult environment;
+    std::vector<std::string> warnings;   // unreliable settings (debug build, too few samples, ...)
+
+    bool operator==(const ThroughputResult&) const = default;
+};
+
+// $ per million output tokens at one price tier.
+struct CostTier {
+    std::string name;                 // e.g. "on_demand"
+    double usd_per_hour = 0.0;        // per GPU
+    std::int64_t gpus = 1;
+    double usd_per_million_tokens = 0.0;                    // serving only
+    double calibration_usd_per_million_tokens = 0.0;        // amortized
+    double total_usd_per_million_tokens = 0.0;
+    double quality_adjusted_usd_per_million_tokens = 0.0;   // total * quality_factor
+
+    bool operator==(const CostTier&) const = default;
+};
+
+struct CostResult {
+    std::string throughput_basis;     // e.g. "decode batch 32 at context 512"
+    double tokens_per_s = 0.0;
+    double quality_factor = 1.0;
+    std::string quality_basis;        // what the factor compares, e.g. "ppl sliding vs baseline"
+    double calibration_usd = 0.0;
+    std::vector<CostTier> tiers;
+
+    bool operator==(const CostResult&) const = default;
+};
+
 struct VariantResult {
     std::string name;
     bool baseline = false;
     ModelSummary model;
     std::vector<PerplexityResult> perplexity;
+    std::optional<ThroughputResult> throughput;
+    std::optional<CostResult> cost;
     std::string status = "ok";  // "ok" | "failed"
     std::string error;          // set when status == "failed"
     int error_code = 0;         // the exit code class of the failure (2 bad input, 3 runtime)

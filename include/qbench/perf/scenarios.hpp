@@ -1,0 +1,44 @@
+// The throughput scenarios (DESIGN.md "Throughput"): decode at batch sizes at a stated context
+// length, prefill at sequence lengths, and end-to-end requests with TTFT / TPOT / ITL / E2E.
+// Each warms up, repeats, keeps its raw samples and summarizes them with stats::summarize_latency.
+#pragma once
+
+#include <vector>
+
+#include "qbench/model/decoder.hpp"
+#include "qbench/model/generate.hpp"
+#include "qbench/perf/options.hpp"
+#include "qbench/report/results.hpp"
+
+namespace qbench::perf {
+
+// Summary of samples in nanoseconds, in milliseconds; undersampled names the flagged percentiles.
+report::LatencyStats latency_stats_ms(const std::vector<double>& samples_ns);
+
+// Decode at `batch` rows: the cache is set to `context` filled slots (their contents do not
+// change the speed), `warmup` untimed steps run once, then each repetition times
+// `decode_steps` one-token steps from `context`, each step fed the previous argmax.
+// `peak_bytes_per_s` (<= 0: unknown) gives the bandwidth fraction.
+report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batch, const ThroughputOptions& options,
+                                double peak_bytes_per_s);
+
+// Prefill of `length` random tokens (batch 1) into an empty cache, `warmup` untimed then
+// `repetitions` timed; tokens/s over all timed prefills.
+report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t length, const ThroughputOptions& options);
+
+// Requests served one at a time (batch 1, FIFO) in the order of `prompts` (cycled up to
+// options.requests), each generating exactly max_new_tokens (EOS ignored, as vLLM's
+// --ignore-eos). "sequential": each request arrives when the previous one ends; "poisson":
+// exponential inter-arrival gaps at rate_per_s (seeded), a request arriving while the engine is
+// busy waits, and its queueing counts in its TTFT and E2E. Host clock, tokens timed when they
+// reach the host. One untimed warm-up request first when warmup > 0.
+report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::vector<model::TokenIds>& prompts,
+                                      const ThroughputOptions& options);
+
+// Every scenario of `options` plus memory and environment; `prompts` empty: no end-to-end.
+// Adds a warning for each unreliable setting (debug build, under-sampled tail percentiles,
+// fewer than 3 repetitions, a slow GPU clock at start).
+report::ThroughputResult run_throughput(const model::Decoder& decoder, const ThroughputOptions& options,
+                                        const std::vector<model::TokenIds>& prompts);
+
+}  // namespace qbench::perf

@@ -1,0 +1,110 @@
+// `qbench bench MODEL`: one-off throughput measurement (decode at batch sizes, prefill at
+// lengths, optionally end-to-end requests), printed as a table or one JSON object.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "qbench/cli/commands.hpp"
+#include "qbench/config/quantize_spec.hpp"
+#include "qbench/eval/api.hpp"
+#include "qbench/report/report.hpp"
+#include "qbench/util/log.hpp"
+
+namespace qbench::cli {
+namespace {
+
+struct BenchOptions {
+    eval::ModelRequest model;
+    perf::ThroughputOptions perf;
+    std::string quantize;
+    bool no_cuda_graph = false;
+    bool json = false;
+};
+
+std::string gb_per_s(double bytes_per_s) { return fmt::format("{:.1f} GB/s", bytes_per_s * 1e-9); }
+
+void print(const eval::BenchResult& r, const BenchOptions& o) {
+    const auto& t = r.throughput;
+    if (o.json) {
+        nlohmann::json j = {{"model", r.model}, {"throughput", t}};
+        fmt::print("{}\n", j.dump(2));
+        return;
+    }
+    const auto& e = t.environment;
+    fmt::print("model        {} ({}, {}, {:.1f} MB of weights)\n", r.model.path, r.model.architecture, r.model.dtype,
+               static_cast<double>(r.model.weight_bytes) * 1e-6);
+    fmt::print("device       {} {}(timing: {}, {} threads)\n", e.device, e.gpu_name.empty() ? "" : e.gpu_name + " ",
+               e.timing, e.threads);
+    fmt::print("copy peak    {}\n\n", gb_per_s(e.peak_copy_bytes_per_s));
+    fmt::print("{:<24} {:>12} {:>10} {:>10} {:>10} {:>12} {:>8}\n", "test", "tokens/s", "ms/token", "p50 ms", "p99 ms",
+               "bandwidth", "% peak");
+    for (const auto& d : t.decode) {
+        fmt::print("{:<24} {:>12.1f} {:>10.3f} {:>10.3f} {:>10.3f} {:>12} {:>7.1f}%{}\n",
+                   fmt::format("decode b{} @ {}", d.batch_size, d.context_tokens), d.tokens_per_s, d.ms_per_token,
+                   d.step_latency.p50_ms, d.step_latency.p99_ms, gb_per_s(d.achieved_bytes_per_s),
+                   100.0 * d.bandwidth_fraction, d.cuda_graph ? " (graph)" : "");
+    }
+    for (const auto& p : t.prefill) {
+        fmt::print("{:<24} {:>12.1f} {:>10} {:>10.3f} {:>10.3f} {:>12}\n", fmt::format("prefill {}", p.sequence_tokens),
+                   p.tokens_per_s, "", p.latency.p50_ms, p.latency.p99_ms,
+                   fmt::format("{:.2f} TFLOP/s", p.achieved_flop_per_s * 1e-12));
+    }
+    if (t.end_to_end) {
+        const auto& x = *t.end_to_end;
+        fmt::print("\nend-to-end   {} requests ({}), {:.1f} output tokens/s\n", x.requests.size(), x.arrival,
+                   x.output_tokens_per_s);
+        for (const auto& [name, s] : {std::pair{"TTFT", &x.ttft}, {"TPOT", &x.tpot}, {"ITL", &x.itl}, {"E2E", &x.e2e}}) {
+            fmt::print("  {:<5} mean {:.2f} ms  p50 {:.2f}  p90 {:.2f}  p99 {:.2f}  (n = {})\n", name, s->mean_ms,
+                       s->p50_ms, s->p90_ms, s->p99_ms, s->n);
+        }
+    }
+    const auto& m = t.memory;
+    fmt::print("\nmemory       weights {:.1f} MB, KV cache {:.1f} MB", m.weight_bytes * 1e-6, m.kv_cache_bytes * 1e-6);
+    if (m.peak_allocated_bytes >= 0) {
+        fmt::print(", peak allocated {:.1f} MB, reserved {:.1f} MB", m.peak_allocated_bytes * 1e-6,
+                   m.peak_reserved_bytes * 1e-6);
+    }
+    if (m.peak_rss_bytes >= 0) fmt::print(", peak RSS {:.1f} MB", m.peak_rss_bytes * 1e-6);
+    fmt::print("\n");
+    for (const auto& w : t.warnings) fmt::print("warning: {}\n", w);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Context& ctx) {
+    auto o = std::make_shared<BenchOptions>();
+    CLI::App* cmd = app.add_subcommand("bench", "Throughput of one model: decode, prefill, end-to-end");
+    cmd->add_option("MODEL", o->model.path, "HF model directory (config.json alone with --random-weights)")
+        ->required();
+    cmd->add_option("--batch-sizes", o->perf.batch_sizes, "Decode batch sizes")->delimiter(',')->capture_default_str();
+    cmd->add_option("--context", o->perf.context, "Cached tokens when the timed decode steps start")
+        ->capture_default_str();
+    cmd->add_option("--steps", o->perf.decode_steps, "Timed decode steps per repetition")->capture_default_str();
+    cmd->add_option("--prefill", o->perf.prefill_lengths, "Prefill lengths (tokens)")->delimiter(',')->capture_default_str();
+    cmd->add_option("--warmup", o->perf.warmup, "Untimed iterations before timing")->capture_default_str();
+    cmd->add_option("--repetitions", o->perf.repetitions, "Timed repetitions")->capture_default_str();
+    cmd->add_option("--prompts", o->perf.prompts, "End-to-end: .jsonl prompt file (\"input_ids\" per line)");
+    cmd->add_option("--arrival", o->perf.arrival, "End-to-end: sequential | poisson")->capture_default_str();
+    cmd->add_option("--rate", o->perf.rate_per_s, "End-to-end poisson: requests per second")->capture_default_str();
+    cmd->add_option("--max-new-tokens", o->perf.max_new_tokens, "End-to-end: tokens per request")->capture_default_str();
+    cmd->add_option("--requests", o->perf.requests, "End-to-end: requests (0: each prompt once)");
+    cmd->add_flag("--no-cuda-graph", o->no_cuda_graph, "Decode eagerly on a GPU");
+    cmd->add_option("--dtype", o->model.dtype, "float32 | float16 | bfloat16")->capture_default_str();
+    cmd->add_option("--device", o->model.device, "cpu | cuda | cuda:N")->capture_default_str();
+    cmd->add_option("--quantize", o->quantize, "Run-time quantization SPEC, e.g. rtn:bits=4,group_size=128");
+    cmd->add_option("--threads", o->model.threads, "CPU threads (0: LibTorch's default)");
+    cmd->add_flag("--random-weights", o->model.random_weights, "Random weights from config.json (speed only)");
+    cmd->add_option("--seed", o->perf.seed, "Seed of random tokens, weights and arrivals")->capture_default_str();
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->callback([o, &ctx] {
+        if (!o->quantize.empty()) o->model.quantize = config::parse_quantize_spec(o->quantize);
+        o->perf.cuda_graph = !o->no_cuda_graph;
+        o->model.seed = o->perf.seed;
+        print(eval::run_bench(o->model, o->perf), *o);
+        ctx.exit_code = 0;
+    });
+}
+
+}  // namespace qbench::cli

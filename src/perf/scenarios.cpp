@@ -1,0 +1,252 @@
+#include "qbench/perf/scenarios.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "qbench/model/runtime.hpp"
+#include "qbench/perf/bandwidth.hpp"
+#include "qbench/perf/environment.hpp"
+#include "qbench/perf/memory.hpp"
+#include "qbench/perf/timer.hpp"
+#include "qbench/stats/latency.hpp"
+#include "qbench/util/error.hpp"
+#include "qbench/util/log.hpp"
+
+namespace qbench::perf {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double sum(const std::vector<double>& xs) { return std::accumulate(xs.begin(), xs.end(), 0.0); }
+
+torch::Tensor random_tokens(const model::Decoder& decoder, std::int64_t batch, std::int64_t length,
+                            std::uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    const auto vocab = decoder.config().vocab_size;
+    return torch::randint(std::min<std::int64_t>(3, vocab - 1), vocab, {batch, length}, gen, torch::kInt64)
+        .to(decoder.device());
+}
+
+void warn_undersampled(const std::string& what, const report::LatencyStats& s, std::vector<std::string>& warnings) {
+    if (s.undersampled.empty()) return;
+    std::string names;
+    for (const auto& u : s.undersampled) names += (names.empty() ? "" : ", ") + u;
+    warnings.push_back(fmt::format("{}: {} from only {} samples (unreliable tail)", what, names, s.n));
+}
+
+}  // namespace
+
+report::LatencyStats latency_stats_ms(const std::vector<double>& samples_ns) {
+    report::LatencyStats out;
+    if (samples_ns.empty()) return out;
+    std::vector<double> ms(samples_ns.size());
+    std::transform(samples_ns.begin(), samples_ns.end(), ms.begin(), [](double ns) { return ns * 1e-6; });
+    const auto s = stats::summarize_latency(ms);
+    out = {s.n, s.mean, s.std, s.min, s.max, s.p50.value, s.p90.value, s.p95.value, s.p99.value, s.p999.value, {}};
+    const std::pair<const char*, const stats::PercentileValue*> named[] = {
+        {"p50", &s.p50}, {"p90", &s.p90}, {"p95", &s.p95}, {"p99", &s.p99}, {"p99.9", &s.p999}};
+    for (const auto& [name, p] : named) {
+        if (p->undersampled) out.undersampled.push_back(name);
+    }
+    return out;
+}
+
+report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batch, const ThroughputOptions& o,
+                                double peak_bytes_per_s) {
+    torch::InferenceMode inference;
+    const auto device = decoder.device();
+    const bool graph = o.cuda_graph && device.is_cuda();
+    auto cache = decoder.make_cache(batch, o.context + std::max(o.warmup, o.decode_steps) + 1, graph);
+    model::DecodeStep step(decoder, cache, o.cuda_graph);
+    auto set_context = [&] {
+        cache.reset();
+        cache.length = o.context;
+        if (cache.slot.defined()) cache.slot.fill_(o.context);
+    };
+    auto tokens = random_tokens(decoder, batch, 1, o.seed);  // [B, 1]
+    set_context();
+    for (std::int64_t i = 0; i < o.warmup; ++i) tokens = step(tokens).argmax(-1, /*keepdim=*/true);
+
+    report::DecodeResult r;
+    r.batch_size = batch;
+    r.context_tokens = o.context;
+    r.steps = o.decode_steps;
+    r.warmup = o.warmup;
+    r.repetitions = o.repetitions;
+    LapTimer timer(device);
+    for (std::int64_t rep = 0; rep < o.repetitions; ++rep) {
+        set_context();
+        timer.mark();
+        for (std::int64_t s = 0; s < o.decode_steps; ++s) {
+            tokens = step(tokens).argmax(-1, /*keepdim=*/true);
+            timer.mark();
+        }
+        const auto laps = timer.laps_ns();
+        r.samples_ns.insert(r.samples_ns.end(), laps.begin(), laps.end());
+        r.repetition_tokens_per_s.push_back(static_cast<double>(batch * o.decode_steps) / (sum(laps) * 1e-9));
+    }
+    const double total_s = sum(r.samples_ns) * 1e-9;
+    const double steps = static_cast<double>(r.samples_ns.size());
+    r.tokens_per_s = static_cast<double>(batch) * steps / total_s;
+    r.ms_per_token = 1e3 * total_s / steps;
+    r.step_latency = latency_stats_ms(r.samples_ns);
+    r.bytes_per_step = decode_step_bytes(decoder, batch, o.context + o.decode_steps / 2);
+    r.achieved_bytes_per_s = r.bytes_per_step * steps / total_s;
+    r.bandwidth_fraction = peak_bytes_per_s > 0 ? r.achieved_bytes_per_s / peak_bytes_per_s : kNaN;
+    r.cuda_graph = step.graphed();
+    r.note = step.note();
+    return r;
+}
+
+report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t length, const ThroughputOptions& o) {
+    torch::InferenceMode inference;
+    auto cache = decoder.make_cache(1, length);
+    const auto ids = random_tokens(decoder, 1, length, o.seed + 1);
+    for (std::int64_t i = 0; i < o.warmup; ++i) {
+        cache.reset();
+        model::prefill(decoder, ids, cache);
+    }
+    report::PrefillResult r;
+    r.sequence_tokens = length;
+    r.warmup = o.warmup;
+    r.repetitions = o.repetitions;
+    LapTimer timer(decoder.device());
+    for (std::int64_t rep = 0; rep < o.repetitions; ++rep) {
+        cache.reset();
+        timer.mark();
+        model::prefill(decoder, ids, cache);
+        timer.mark();
+        const auto laps = timer.laps_ns();
+        r.samples_ns.push_back(laps.at(0));
+    }
+    r.tokens_per_s = static_cast<double>(length * o.repetitions) / (sum(r.samples_ns) * 1e-9);
+    r.latency = latency_stats_ms(r.samples_ns);
+    r.flop_per_token = prefill_flop_per_token(decoder, length);
+    r.achieved_flop_per_s = r.flop_per_token * r.tokens_per_s;
+    return r;
+}
+
+report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::vector<model::TokenIds>& prompts,
+                                      const ThroughputOptions& o) {
+    using Clock = std::chrono::steady_clock;
+    if (prompts.empty()) throw_bad_input("end-to-end: the prompt file has no prompts");
+    if (o.arrival != "sequential" && o.arrival != "poisson") {
+        throw_bad_input("end-to-end: unknown arrival '{}' (sequential | poisson)", o.arrival);
+    }
+    const auto n = o.requests > 0 ? static_cast<std::size_t>(o.requests) : prompts.size();
+    std::size_t width = 0;
+    for (const auto& p : prompts) width = std::max(width, p.size());
+    model::Generator engine(decoder, 1, static_cast<std::int64_t>(width) + o.max_new_tokens, o.cuda_graph);
+    model::GenerateOptions g;
+    g.max_new_tokens = o.max_new_tokens;
+    if (o.warmup > 0) engine.generate({prompts.front()}, g);
+
+    std::vector<double> arrival(n, 0.0);
+    if (o.arrival == "poisson") {
+        std::mt19937_64 rng(o.seed);
+        std::exponential_distribution<double> gap(o.rate_per_s);
+        double t = 0.0;
+        for (auto& a : arrival) a = (t += gap(rng));
+    }
+    report::EndToEndResult r;
+    r.arrival = o.arrival;
+    r.rate_per_s = o.arrival == "poisson" ? o.rate_per_s : 0.0;
+    r.max_new_tokens = o.max_new_tokens;
+    const auto t0 = Clock::now();
+    std::int64_t output_tokens = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& prompt = prompts[i % prompts.size()];
+        double now = seconds_since(t0);
+        if (o.arrival == "poisson" && now < arrival[i]) {
+            std::this_thread::sleep_for(std::chrono::duration<double>(arrival[i] - now));
+            now = seconds_since(t0);
+        } else if (o.arrival == "sequential") {
+            arrival[i] = now;
+        }
+        const auto out = engine.generate({prompt}, g);
+        const auto& ts = out.token_seconds;
+        report::RequestRecord q;
+        q.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+        q.output_tokens = static_cast<std::int64_t>(out.rows.at(0).tokens.size());
+        q.arrival_s = arrival[i];
+        q.queue_ms = 1e3 * (now - arrival[i]);
+        q.ttft_ms = q.queue_ms + 1e3 * ts.front();
+        q.e2e_ms = q.queue_ms + 1e3 * ts.back();
+        q.tpot_ms = q.output_tokens > 1 ? (q.e2e_ms - q.ttft_ms) / static_cast<double>(q.output_tokens - 1) : kNaN;
+        for (std::size_t k = 1; k < ts.size(); ++k) q.itl_ms.push_back(1e3 * (ts[k] - ts[k - 1]));
+        output_tokens += q.output_tokens;
+        r.requests.push_back(std::move(q));
+    }
+    r.duration_s = seconds_since(t0);
+    r.output_tokens_per_s = static_cast<double>(output_tokens) / r.duration_s;
+    std::vector<double> ttft, tpot, itl, e2e;  // in ns for latency_stats_ms
+    for (const auto& q : r.requests) {
+        ttft.push_back(q.ttft_ms * 1e6);
+        e2e.push_back(q.e2e_ms * 1e6);
+        if (std::isfinite(q.tpot_ms)) tpot.push_back(q.tpot_ms * 1e6);
+        for (double x : q.itl_ms) itl.push_back(x * 1e6);
+    }
+    r.ttft = latency_stats_ms(ttft);
+    r.tpot = latency_stats_ms(tpot);
+    r.itl = latency_stats_ms(itl);
+    r.e2e = latency_stats_ms(e2e);
+    return r;
+}
+
+report::ThroughputResult run_throughput(const model::Decoder& decoder, const ThroughputOptions& o,
+                                        const std::vector<model::TokenIds>& prompts) {
+    return model::guard_torch("throughput", [&] {
+        const auto device = decoder.device();
+        report::ThroughputResult t;
+        t.environment = environment_at_start(device, t.warnings);
+        t.environment.peak_copy_bytes_per_s = measure_copy_bandwidth(device);
+        if (o.repetitions < 3) {
+            t.warnings.push_back(fmt::format("{} repetitions: too few to judge run-to-run spread", o.repetitions));
+        }
+        reset_peak_memory(device);
+        const auto& c = decoder.config();
+        const double kv_per_token =
+            2.0 * static_cast<double>(c.num_layers * c.num_kv_heads * c.head_dim * c10::elementSize(decoder.dtype()));
+        double kv_bytes = 0.0;
+        for (auto batch : o.batch_sizes) {
+            log::info("throughput: decode batch {} at context {}", batch, o.context);
+            auto d = run_decode(decoder, batch, o, t.environment.peak_copy_bytes_per_s);
+            kv_bytes = std::max(kv_bytes, kv_per_token * static_cast<double>(
+                                                             batch * (o.context + std::max(o.warmup, o.decode_steps) + 1)));
+            warn_undersampled(fmt::format("decode batch {}", batch), d.step_latency, t.warnings);
+            if (!d.note.empty()) t.warnings.push_back(fmt::format("decode batch {}: {}", batch, d.note));
+            t.decode.push_back(std::move(d));
+        }
+        for (auto length : o.prefill_lengths) {
+            log::info("throughput: prefill {} tokens", length);
+            auto p = run_prefill(decoder, length, o);
+            kv_bytes = std::max(kv_bytes, kv_per_token * static_cast<double>(length));
+            warn_undersampled(fmt::format("prefill {}", length), p.latency, t.warnings);
+            t.prefill.push_back(std::move(p));
+        }
+        if (!prompts.empty()) {
+            log::info("throughput: end-to-end, {} arrivals", o.arrival);
+            auto e = run_end_to_end(decoder, prompts, o);
+            e.prompts_path = o.prompts.string();
+            warn_undersampled("end-to-end TTFT", e.ttft, t.warnings);
+            t.end_to_end = std::move(e);
+        }
+        const auto peaks = memory_peaks(device);
+        t.memory.weight_bytes = decoder.weight_bytes();
+        t.memory.kv_cache_bytes = static_cast<std::int64_t>(kv_bytes);
+        t.memory.peak_allocated_bytes = peaks.allocated_bytes;
+        t.memory.peak_reserved_bytes = peaks.reserved_bytes;
+        t.memory.peak_rss_bytes = peaks.rss_bytes;
+        environment_at_end(device, t.environment);
+        return t;
+    });
+}
+
+}  // namespace qbench::perf

@@ -1,0 +1,89 @@
+// `qbench bench` and the throughput / cost sections of `qbench run`, end to end on a tiny
+// fixture model with tiny settings (the numbers are meaningless; the contract is what is tested).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "run_qbench.hpp"
+
+namespace qbench::testing_cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kModel = std::string(QBENCH_SOURCE_DIR) + "/tests/fixtures/models/llama_gqa_llama3/f32";
+
+TEST(BenchCli, JsonHasDecodePrefillMemoryAndEnvironment) {
+    const RunResult r = run_qbench({"bench", kModel, "--batch-sizes", "1,2", "--context", "8", "--steps", "3",
+                                    "--prefill", "16", "--warmup", "1", "--repetitions", "2", "--dtype", "float32",
+                                    "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    const auto& t = j.at("throughput");
+    ASSERT_EQ(t.at("decode").size(), 2u);
+    EXPECT_EQ(t["decode"][1]["batch_size"], 2);
+    EXPECT_EQ(t["decode"][1]["samples_ns"].size(), 6u);
+    EXPECT_GT(t["decode"][0]["tokens_per_s"].get<double>(), 0.0);
+    EXPECT_EQ(t["prefill"][0]["sequence_tokens"], 16);
+    EXPECT_EQ(t["environment"]["timing"], "steady_clock");
+    EXPECT_GT(t["memory"]["weight_bytes"].get<std::int64_t>(), 0);
+    EXPECT_EQ(j["model"]["architecture"], "LlamaForCausalLM");
+}
+
+TEST(BenchCli, RandomWeightsNeedOnlyConfigJson) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "qbench_bench_random";
+    fs::create_directories(dir);
+    fs::copy_file(fs::path(kModel) / "config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+    const RunResult r = run_qbench({"bench", dir.string(), "--random-weights", "--batch-sizes", "1", "--context",
+                                    "4", "--steps", "2", "--prefill", "8", "--warmup", "0", "--repetitions", "1",
+                                    "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["model"]["format"], "random");
+    const RunResult bad = run_qbench({"bench", dir.string()});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+    fs::remove_all(dir);
+}
+
+TEST(RunCli, ThroughputAndCostSectionsReachTheReport) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "qbench_run_throughput";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "run.yaml") << "name: perf\ndtype: float32\nvariants:\n"
+                                    << "  - {name: f32, model: " << kModel << "}\n"
+                                    << "  - {name: bf16, model: " << kModel
+                                    << ", dtype: bfloat16, calibration_gpu_hours: 2}\n"
+                                    << "perplexity: {data: " << QBENCH_SOURCE_DIR
+                                    << "/tests/fixtures/models/data.jsonl, max_length: 16}\n"
+                                    << "throughput: {batch_sizes: [1, 2], context: 8, decode_steps: 3, "
+                                       "prefill_lengths: [16], warmup: 1, repetitions: 2}\n"
+                                    << "cost: {on_demand_usd_per_hour: 3.5, spot_usd_per_hour: 1.2, "
+                                       "served_tokens: 1e6}\n";
+    const RunResult r = run_qbench({"-q", "run", (dir / "run.yaml").string(), "--out", (dir / "out").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(dir / "out" / "report.json");
+    const auto j = nlohmann::json::parse(in);
+    const auto& bf16 = j["variants"][1];
+    EXPECT_EQ(bf16["throughput"]["decode"].size(), 2u);
+    const auto& cost = bf16["cost"];
+    EXPECT_EQ(cost["throughput_basis"], "decode batch 2 at context 8");
+    ASSERT_EQ(cost["tiers"].size(), 2u);
+    EXPECT_EQ(cost["tiers"][1]["name"], "spot");
+    // calibration: 2 GPU-hours x 3.5 $ over 1e6 tokens = 7 $ per million
+    EXPECT_NEAR(cost["tiers"][0]["calibration_usd_per_million_tokens"].get<double>(), 7.0, 1e-9);
+    const double ppl_ratio = bf16["perplexity"][0]["ppl"].get<double>() / j["variants"][0]["perplexity"][0]["ppl"].get<double>();
+    EXPECT_NEAR(cost["quality_factor"].get<double>(), ppl_ratio, 1e-12);
+    EXPECT_DOUBLE_EQ(j["variants"][0]["cost"]["quality_factor"].get<double>(), 1.0);
+    EXPECT_EQ(j["context"]["config"]["throughput"]["batch_sizes"], nlohmann::json::array({1, 2}));
+    std::ifstream md_in(dir / "out" / "report.md");
+    const std::string md((std::istreambuf_iterator<char>(md_in)), {});
+    EXPECT_NE(md.find("## Throughput"), std::string::npos);
+    EXPECT_NE(md.find("## Cost"), std::string::npos);
+    EXPECT_NE(md.find("## Plots"), std::string::npos);
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace qbench::testing_cli
