@@ -47,6 +47,8 @@ struct Report {
     int schema_version = kSchemaVersion;
     RunContext context;
     std::vector<VariantResult> variants;  // in run order; one has baseline == true
+    std::vector<MetricComparison> comparisons;  // task metrics, each variant vs the baseline
+    std::vector<GateResult> gates;              // quality gates, when the config has any
 
     bool operator==(const Report&) const = default;
 };
@@ -59,6 +61,16 @@ void to_json(nlohmann::json& j, const LayerKernel& k);
 void from_json(const nlohmann::json& j, LayerKernel& k);
 void to_json(nlohmann::json& j, const ModelSummary& m);
 void from_json(const nlohmann::json& j, ModelSummary& m);
+void to_json(nlohmann::json& j, const TaskMetricResult& m);
+void from_json(const nlohmann::json& j, TaskMetricResult& m);
+void to_json(nlohmann::json& j, const SubtaskResult& s);
+void from_json(const nlohmann::json& j, SubtaskResult& s);
+void to_json(nlohmann::json& j, const TaskResult& t);
+void from_json(const nlohmann::json& j, TaskResult& t);
+void to_json(nlohmann::json& j, const MetricComparison& c);
+void from_json(const nlohmann::json& j, MetricComparison& c);
+void to_json(nlohmann::json& j, const GateResult& g);
+void from_json(const nlohmann::json& j, GateResult& g);
 void to_json(nlohmann::json& j, const VariantResult& v);
 void from_json(const nlohmann::json& j, VariantResult& v);
 void to_json(nlohmann::json& j, const RunContext& c);
