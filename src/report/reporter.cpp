@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "qbench/report/comparison.hpp"
 #include "qbench/util/files.hpp"
 
 namespace qbench::report {
@@ -27,17 +28,6 @@ std::string fixed4(double x) {
     return std::isfinite(x) ? fmt::format("{:.4f}", x) : fmt::format("{}", x);
 }
 
-// The baseline's result for the same protocol on the same data and window settings.
-const PerplexityResult* baseline_match(const VariantResult* baseline, const PerplexityResult& r) {
-    if (baseline == nullptr) return nullptr;
-    for (const auto& b : baseline->perplexity) {
-        if (b.protocol == r.protocol && b.data_sha256 == r.data_sha256 &&
-            b.max_length == r.max_length && b.stride == r.stride)
-            return &b;
-    }
-    return nullptr;
-}
-
 }  // namespace
 
 void JsonReporter::report_context(const RunContext& context) {
@@ -49,7 +39,26 @@ void JsonReporter::report_variants(const std::vector<VariantResult>& variants) {
 }
 
 void JsonReporter::finalize() {
-    out() << nlohmann::json(report_).dump(2) << '\n';
+    nlohmann::json j = report_;
+    // Derived from the variants (recomputed by readers, never parsed back).
+    nlohmann::json ppl = nlohmann::json::array();
+    for (const auto& c : compare_perplexity(report_.variants)) {
+        ppl.push_back({{"variant", c.variant},
+                       {"baseline", c.baseline},
+                       {"protocol", c.protocol},
+                       {"ppl_variant", c.ppl_variant},
+                       {"ppl_baseline", c.ppl_baseline},
+                       {"ratio", c.ratio},
+                       {"ratio_ci", {c.ratio_ci_lower, c.ratio_ci_upper}},
+                       {"confidence", c.confidence},
+                       {"blocks", c.blocks},
+                       {"tokens", c.tokens},
+                       {"significant", c.significant},
+                       {"method", c.method},
+                       {"note", c.note}});
+    }
+    j["comparisons"] = {{"perplexity", ppl}};
+    out() << j.dump(2) << '\n';
 }
 
 void MarkdownReporter::report_context(const RunContext& c) {
@@ -70,10 +79,6 @@ void MarkdownReporter::report_context(const RunContext& c) {
 }
 
 void MarkdownReporter::report_variants(const std::vector<VariantResult>& variants) {
-    const VariantResult* baseline = nullptr;
-    for (const auto& v : variants)
-        if (v.baseline) baseline = &v;
-
     out() << "## Variants\n\n";
     out() << "| variant | quantization | dtype | weight MiB | status |\n";
     out() << "|---|---|---|--:|---|\n";
@@ -92,16 +97,29 @@ void MarkdownReporter::report_variants(const std::vector<VariantResult>& variant
         out() << "No perplexity results.\n";
         return;
     }
-    out() << "PPL / baseline: the ratio to the baseline's PPL on the same protocol and data.\n\n";
-    out() << "| variant | protocol | PPL | tokens scored | PPL / baseline |\n";
-    out() << "|---|---|--:|--:|--:|\n";
+    out() << "| variant | protocol | PPL | tokens scored |\n";
+    out() << "|---|---|--:|--:|\n";
     for (const auto& v : variants) {
         for (const auto& r : v.perplexity) {
-            const PerplexityResult* b = baseline_match(baseline, r);
-            const std::string ratio = b != nullptr && b->ppl > 0.0 ? fixed4(r.ppl / b->ppl) : "-";
-            out() << fmt::format("| {} | {} | {} | {} | {} |\n", cell(v.name), cell(r.protocol),
-                                 fixed4(r.ppl), r.tokens_scored, ratio);
+            out() << fmt::format("| {} | {} | {} | {} |\n", cell(v.name), cell(r.protocol), fixed4(r.ppl),
+                                 r.tokens_scored);
         }
+    }
+    const auto comparisons = compare_perplexity(variants);
+    if (comparisons.empty()) return;
+    out() << "\n### Perplexity against the baseline\n\n";
+    out() << "PPL ratio = PPL(variant) / PPL(baseline) on the same protocol, data and windows; the "
+             "95% CI is computed over the scored windows (documents for lm-eval-rolling), not over "
+             "tokens.\n\n";
+    out() << "| variant | protocol | PPL baseline | PPL variant | ratio | 95% CI | significant |\n";
+    out() << "|---|---|--:|--:|--:|---|---|\n";
+    for (const auto& c : comparisons) {
+        const std::string ci = std::isfinite(c.ratio_ci_lower) && std::isfinite(c.ratio_ci_upper)
+                                   ? fmt::format("[{:.4f}, {:.4f}]", c.ratio_ci_lower, c.ratio_ci_upper)
+                                   : (c.note.empty() ? std::string("-") : cell(c.note));
+        out() << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", cell(c.variant), cell(c.protocol),
+                             fixed4(c.ppl_baseline), fixed4(c.ppl_variant), fixed4(c.ratio), ci,
+                             c.significant ? "yes" : "no");
     }
 }
 

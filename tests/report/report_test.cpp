@@ -166,20 +166,21 @@ TEST(WriteReport, WritesBothFilesAtomicallyAndIdempotently) {
     fs::remove_all(dir);
 }
 
-TEST(MarkdownReporter, TableHasPplTokensAndRatioToBaselineOnTheSameProtocol) {
+TEST(MarkdownReporter, TablesHavePplTokensAndTheRatioToTheBaselineWithItsInterval) {
     std::ostringstream out;
     MarkdownReporter md(out);
     render(sample_report(), md);
     const std::string text = out.str();
     EXPECT_NE(text.find("# qbench report: demo"), std::string::npos) << text;
     EXPECT_NE(text.find("seed 1234"), std::string::npos);
-    // 23 / 20 = 1.15 on sliding; the baseline is 1 against itself.
-    EXPECT_NE(text.find("| rtn-int4 | sliding | 23.0000 | 1000 | 1.1500 |"), std::string::npos)
+    EXPECT_NE(text.find("| rtn-int4 | sliding | 23.0000 | 1000 |"), std::string::npos) << text;
+    EXPECT_NE(text.find("| fp16 | gptq | 16.0000 | 1022 |"), std::string::npos);
+    // 23 / 20 = 1.15 on sliding; both blocks carry the same per-token NLL, so the interval is a
+    // point. No baseline result for lm-eval-rolling: no comparison row.
+    EXPECT_NE(text.find("| rtn-int4 | sliding | 20.0000 | 23.0000 | 1.1500 | [1.1500, 1.1500] | yes |"),
+              std::string::npos)
         << text;
-    EXPECT_NE(text.find("| fp16 | sliding | 20.0000 | 1000 | 1.0000 |"), std::string::npos);
-    EXPECT_NE(text.find("| fp16 | gptq | 16.0000 | 1022 | 1.0000 |"), std::string::npos);
-    // No baseline result for lm-eval-rolling: no ratio.
-    EXPECT_NE(text.find("| rtn-int4 | lm-eval-rolling | 30.0000 | 900 | - |"), std::string::npos);
+    EXPECT_EQ(text.find("| rtn-int4 | lm-eval-rolling | 30"), text.find("| rtn-int4 | lm-eval-rolling | 30.0000 | 900 |"));
     EXPECT_NE(text.find("| broken |  |  | 0.0 | failed: out of memory |"), std::string::npos);
     EXPECT_NE(text.find("| fp16 (baseline) | none | float16 | 0.0 | ok |"), std::string::npos);
 }
@@ -192,7 +193,10 @@ TEST(JsonReporter, WritesTheDocumentAtFinalize) {
     reporter.report_variants(rep.variants);
     EXPECT_TRUE(out.str().empty());
     reporter.finalize();
-    EXPECT_EQ(json::parse(out.str()).get<Report>(), rep);
+    const auto j = json::parse(out.str());
+    EXPECT_EQ(j.get<Report>(), rep);
+    ASSERT_EQ(j["comparisons"]["perplexity"].size(), 1u);
+    EXPECT_DOUBLE_EQ(j["comparisons"]["perplexity"][0]["ratio"].get<double>(), 23.0 / 20.0);
 }
 
 }  // namespace

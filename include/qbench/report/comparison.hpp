@@ -1,0 +1,36 @@
+// Comparisons of each variant against the baseline, derived from the variants' results alone
+// (so `qbench compare` can rebuild them from report files). Perplexity: the ratio of PPLs on the
+// same protocol, data and windows, with a confidence interval over the per-window (or
+// per-document) blocks — never over tokens as if they were independent.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "qbench/report/results.hpp"
+
+namespace qbench::report {
+
+struct PerplexityComparison {
+    std::string variant;
+    std::string baseline;
+    std::string protocol;
+    double ppl_variant = 0.0;
+    double ppl_baseline = 0.0;
+    double ratio = 0.0;           // PPL(variant) / PPL(baseline)
+    double ratio_ci_lower = 0.0;  // block-clustered t interval (stats::ppl_ratio_ci)
+    double ratio_ci_upper = 0.0;
+    double confidence = 0.95;
+    std::int64_t blocks = 0;
+    std::int64_t tokens = 0;
+    bool significant = false;     // the interval excludes 1
+    std::string method;           // "block-t"
+    std::string note;             // why no interval could be computed (e.g. one block)
+};
+
+// One comparison per (non-baseline variant, protocol) whose blocks line up with the baseline's
+// (same protocol, data sha256, max_length, stride, block count and tokens per block).
+std::vector<PerplexityComparison> compare_perplexity(const std::vector<VariantResult>& variants,
+                                                     double confidence = 0.95);
+
+}  // namespace qbench::report
