@@ -93,6 +93,25 @@ std::string PyRegex::sub(std::string_view s, std::string_view replacement) const
     return out;
 }
 
+std::vector<std::string> PyRegex::split(std::string_view s) const {
+    std::vector<std::string> out;
+    std::size_t last = 0;
+    for_each_match(impl_->code, s, [&](const PCRE2_SIZE* ov, std::uint32_t) {
+        out.emplace_back(s.substr(last, ov[0] - last));
+        last = ov[1];
+    });
+    out.emplace_back(s.substr(last));
+    return out;
+}
+
+bool PyRegex::search(std::string_view s) const {
+    bool found = false;
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
+    found = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md, nullptr) >= 0;
+    pcre2_match_data_free(md);
+    return found;
+}
+
 namespace {
 
 std::string py_strip(const std::string& s) {

@@ -290,6 +290,15 @@ report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const Task
     r.data_sha256 = task.data_sha256;
     const auto keys = metric_keys(d);
     r.metrics = aggregate_scores(keys, all);
+    for (const auto& it : all)
+        r.item_ids.push_back(it.subtask.empty() ? std::to_string(it.doc_id) : it.subtask + "/" + std::to_string(it.doc_id));
+    for (const auto& k : keys) {
+        auto& xs = r.item_scores[k];
+        for (const auto& it : all) {
+            const auto s = it.scores.find(k);
+            xs.push_back(s != it.scores.end() ? s->second : std::numeric_limits<double>::quiet_NaN());
+        }
+    }
     if (!d.subtask_field.empty()) {
         std::map<std::string, std::vector<ItemRecord>> by;
         for (const auto& it : all) by[it.subtask].push_back(it);

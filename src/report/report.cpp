@@ -161,7 +161,8 @@ void to_json(json& j, const TaskResult& t) {
              {"metrics", t.metrics},
              {"subtasks", t.subtasks},
              {"note", t.note},
-             {"seconds", number(t.seconds)}};
+             {"seconds", number(t.seconds)},
+             {"items", {{"ids", t.item_ids}, {"scores", t.item_scores}}}};
 }
 
 void from_json(const json& j, TaskResult& t) {
@@ -176,6 +177,13 @@ void from_json(const json& j, TaskResult& t) {
     j.at("subtasks").get_to(t.subtasks);
     j.at("note").get_to(t.note);
     t.seconds = number_at(j, "seconds");
+    const json& items = j.at("items");
+    items.at("ids").get_to(t.item_ids);
+    t.item_scores.clear();
+    for (const auto& [k, v] : items.at("scores").items()) {
+        auto& xs = t.item_scores[k];
+        for (const auto& x : v) xs.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
+    }
 }
 
 void to_json(json& j, const MetricComparison& c) {
@@ -290,8 +298,6 @@ void to_json(json& j, const Report& r) {
     j = json{{"schema_version", r.schema_version},
              {"context", r.context},
              {"variants", r.variants}};
-    j["comparisons"] = r.comparisons;
-    j["gates"] = r.gates;
 }
 
 void from_json(const json& j, Report& r) {
@@ -302,8 +308,6 @@ void from_json(const json& j, Report& r) {
     }
     j.at("context").get_to(r.context);
     j.at("variants").get_to(r.variants);
-    if (j.contains("comparisons")) j.at("comparisons").get_to(r.comparisons);
-    if (j.contains("gates")) j.at("gates").get_to(r.gates);
 }
 
 Report read_report(const fs::path& path) {

@@ -47,8 +47,6 @@ struct Report {
     int schema_version = kSchemaVersion;
     RunContext context;
     std::vector<VariantResult> variants;  // in run order; one has baseline == true
-    std::vector<MetricComparison> comparisons;  // task metrics, each variant vs the baseline
-    std::vector<GateResult> gates;              // quality gates, when the config has any
 
     bool operator==(const Report&) const = default;
 };

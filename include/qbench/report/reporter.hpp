@@ -7,6 +7,7 @@
 #include <ostream>
 #include <vector>
 
+#include "qbench/report/gates.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::report {
@@ -51,7 +52,14 @@ public:
     void report_context(const RunContext& context) override;
     void report_variants(const std::vector<VariantResult>& variants) override;
     void finalize() override;
+
+private:
+    void write_perplexity(const std::vector<VariantResult>& variants);
+    std::vector<GateSpec> gates_;  // from the context's config echo
 };
+
+// The gates of a run, from its context's config echo (none when absent).
+std::vector<GateSpec> gate_specs(const RunContext& context);
 
 // Hands `report` to `reporter`: context, variants, finalize.
 void render(const Report& report, Reporter& reporter);

@@ -96,6 +96,10 @@ struct TaskResult {
     std::vector<SubtaskResult> subtasks;    // when the task splits into subtasks
     std::string note;           // e.g. how code execution was isolated
     double seconds = 0.0;
+    // Per-item scores, for paired comparisons from the report alone: item_ids[i] is
+    // "<doc_id>" or "<subtask>/<doc_id>", item_scores[metric][i] its score.
+    std::vector<std::string> item_ids;
+    std::map<std::string, std::vector<double>> item_scores;
 
     bool operator==(const TaskResult&) const = default;
 };

@@ -23,6 +23,10 @@ public:
     std::vector<std::vector<std::string>> findall(std::string_view s) const;
     // re.sub(pattern, replacement, s) with a literal replacement.
     std::string sub(std::string_view s, std::string_view replacement) const;
+    // re.split(pattern, s) for a pattern without groups.
+    std::vector<std::string> split(std::string_view s) const;
+    // bool(re.search(pattern, s)).
+    bool search(std::string_view s) const;
 
 private:
     struct Impl;
