@@ -37,9 +37,9 @@ using TokenIds = std::vector<std::int32_t>;
 struct DecoderLMOptions {
     std::int64_t batch_size = 1;   // rows per forward pass
     std::int64_t max_length = 0;   // 0: the model's max_position_embeddings
-    // Special tokens as encode(text, add_special) adds them; lm-eval's HF default for causal
-    // models is false unless add_bos_token is set.
-    bool add_special_tokens = false;
+    // encode(text, add_special): lm-eval 0.4.13's HF backend leaves add_special_tokens to the
+    // tokenizer's default (a Llama tokenizer adds BOS) unless add_bos_token is given.
+    bool add_special_tokens = true;
 };
 
 // The (context, continuation) token split of lm-eval's _encode_pair / loglikelihood.
