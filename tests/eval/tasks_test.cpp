@@ -348,7 +348,7 @@ TEST(EvaluateTask, GenerativeTaskAppliesFiltersAndExactMatchPerFilter) {
     write(dir / "test.jsonl", R"({"question":"one plus one, two?","answer":"1+1=2\n#### 2"}
 {"question":"three plus one?","answer":"#### 5"}
 )");
-    write(dir / "g.yaml", R"(name: g
+    write(dir / "g.yaml", R"yaml(name: g
 output_type: generate_until
 data: test.jsonl
 doc_to_text: "Question: {{question}}\nAnswer:"
@@ -363,7 +363,7 @@ metrics:
   - name: exact_match
     ignore_case: true
     regexes_to_ignore: [",", "\\$", "(?s).*#### ", "\\.$"]
-)");
+)yaml");;
     const Task t = load_task(dir / "g.yaml");
     ScriptedLM lm;
     const auto r = evaluate_task(t, lm, {});
