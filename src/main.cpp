@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     cli::add_cost_command(app, ctx);
     cli::add_tokenize_command(app, ctx);
     cli::add_bench_command(app, ctx);
+    cli::add_compare_command(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -166,6 +166,43 @@ const Schema<ThroughputConfig>& ThroughputConfig::schema() {
     return schema;
 }
 
+const Schema<TasksConfig>& TasksConfig::schema() {
+    static const Schema<TasksConfig> schema = [] {
+        Schema<TasksConfig> s;
+        s.option("names", &TasksConfig::names, "built-in task names or task YAML files")
+            .alias("run")
+            .required()
+            .non_empty()
+            .check(check_unique);
+        s.option("task_dirs", &TasksConfig::task_dirs, "directories searched for <name>.yaml before the built-ins")
+            .default_value({});
+        s.option("data_dir", &TasksConfig::data_dir, "directory of the task data files (replaces data_root)")
+            .default_text("each task's data_root");
+        s.option("num_fewshot", &TasksConfig::num_fewshot, "few-shot examples, -1 = each task's own")
+            .default_value(-1)
+            .at_least(-1);
+        s.option("limit", &TasksConfig::limit, "first N items per task, 0 = all").default_value(0).at_least(0);
+        s.option("batch_size", &TasksConfig::batch_size, "loglikelihood rows per forward pass")
+            .default_value(1)
+            .at_least(1);
+        s.option("max_length", &TasksConfig::max_length, "context tokens, 0 = the model's maximum")
+            .default_value(0)
+            .at_least(0);
+        s.option("max_gen_toks", &TasksConfig::max_gen_toks, "generated tokens per item, 0 = each task's own")
+            .default_value(0)
+            .at_least(0);
+        s.option("allow_code_execution", &TasksConfig::allow_code_execution,
+                 "run model-generated code (humaneval, mbpp) in the sandbox")
+            .default_value(false)
+            .cli("--allow-code-execution");
+        s.option("code_timeout_s", &TasksConfig::code_timeout_s, "wall-clock seconds per program")
+            .default_value(3.0)
+            .at_least(0.1);
+        return s;
+    }();
+    return schema;
+}
+
 const Schema<CostConfig>& CostConfig::schema() {
     static const Schema<CostConfig> schema = [] {
         Schema<CostConfig> s;
@@ -205,6 +242,42 @@ const Schema<CostConfig>& CostConfig::schema() {
     return schema;
 }
 
+const Schema<GateConfig>& GateConfig::schema() {
+    static const Schema<GateConfig> schema = [] {
+        Schema<GateConfig> s;
+        s.option("name", &GateConfig::name, "name in reports").default_text("derived");
+        s.option("metric", &GateConfig::metric,
+                 "a task metric (with task:), perplexity_ratio or kld")
+            .required()
+            .non_empty();
+        s.option("task", &GateConfig::task, "the task of a task metric").default_value("");
+        s.option("protocol", &GateConfig::protocol, "perplexity_ratio: the protocol").default_value("");
+        s.option("max_drop", &GateConfig::max_drop, "largest allowed drop (baseline − variant, a fraction)")
+            .default_text("none");
+        s.option("significant", &GateConfig::significant,
+                 "with max_drop: fail only when the drop is also significant (Holm)")
+            .default_value(false);
+        s.option("max", &GateConfig::max, "largest allowed value").default_text("none");
+        s.option("min", &GateConfig::min, "smallest allowed value").default_text("none");
+        s.finalize([](GateConfig& g, const Fields& f) {
+            const bool task_metric = g.metric != "perplexity_ratio" && g.metric != "kld";
+            if (task_metric && g.task.empty()) f.at("task").fail("a task metric needs task:");
+            if (!task_metric && g.max_drop) f.at("max_drop").fail("max_drop applies to task metrics only");
+            if (!g.max_drop && !g.max && !g.min) f.at("max").fail("a gate needs max_drop, max or min");
+            if (g.name.empty()) {
+                g.name = task_metric ? g.task + " " + g.metric : g.metric;
+                if (!g.protocol.empty()) g.name += " (" + g.protocol + ")";
+                if (g.max_drop)
+                    g.name += fmt::format(" drop <= {:g}{}", *g.max_drop, g.significant ? " (significant)" : "");
+                if (g.max) g.name += fmt::format(" <= {:g}", *g.max);
+                if (g.min) g.name += fmt::format(" >= {:g}", *g.min);
+            }
+        });
+        return s;
+    }();
+    return schema;
+}
+
 const Schema<RunConfig>& RunConfig::schema() {
     static const Schema<RunConfig> schema = [] {
         Schema<RunConfig> s;
@@ -234,6 +307,9 @@ const Schema<RunConfig>& RunConfig::schema() {
         s.option("throughput", &RunConfig::throughput, "throughput scenarios (decode, prefill, end-to-end)")
             .default_text("off");
         s.option("cost", &RunConfig::cost, "$ per million tokens from the decode throughput").default_text("off");
+        s.option("tasks", &RunConfig::tasks, "task suites (multiple choice, generative, code, IFEval)")
+            .default_text("off");
+        s.option("gates", &RunConfig::gates, "quality gates checked after the run").default_value({});
         s.finalize([](RunConfig& c, const Fields& f) {
             if (!f.given("name")) c.name = f.map().env().file.stem().string();
             if (!f.given("output_dir")) c.output_dir = f.map().env().base_dir / "runs" / c.name;

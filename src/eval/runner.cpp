@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <cstdlib>
 
 #include "qbench/eval/api.hpp"
 #include "qbench/eval/model_env.hpp"
@@ -14,6 +15,10 @@
 #include "qbench/cost/cost.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/perf/scenarios.hpp"
+#include "qbench/eval/tasks/decoder_lm.hpp"
+#include "qbench/eval/tasks/evaluate.hpp"
+#include "qbench/report/gates.hpp"
+#include "qbench/build_config.hpp"
 #include "qbench/util/build_info.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
@@ -123,6 +128,49 @@ void write_partial(const report::Report& rep, const report::VariantResult& resul
     report::write_report(partial, out_dir);
 }
 
+// Where task names are looked up: the config's task_dirs, $QBENCH_TASKS_DIR, the built-ins.
+std::vector<fs::path> task_search_dirs(const config::TasksConfig& tc) {
+    std::vector<fs::path> dirs = tc.task_dirs;
+    if (const char* env = std::getenv("QBENCH_TASKS_DIR"); env != nullptr && *env != '\0') dirs.emplace_back(env);
+    dirs.emplace_back(builtin_tasks_dir());
+    return dirs;
+}
+
+// Runs the config's tasks on one variant; per-item records go to
+// <out>/samples/<variant>/<task>.jsonl as items finish, the report is rewritten after each task.
+void run_tasks(const config::RunConfig& c, const config::VariantConfig& v, const ModelEnv& env,
+               report::VariantResult& result, const report::Report& rep, const fs::path& out_dir) {
+    const auto& tc = *c.tasks;
+    if (!env.tokenizer) {
+        throw_bad_input("{}: tasks need the model's tokenizer{}", v.model.string(),
+                        env.tokenizer_error.empty() ? " (no tokenizer.json or tokenizer.model)" : ": " + env.tokenizer_error);
+    }
+    tasks::DecoderLMOptions lo;
+    lo.batch_size = tc.batch_size;
+    lo.max_length = tc.max_length;
+    tasks::DecoderLM lm(*env.decoder, *env.tokenizer, lo);
+    for (const auto& name : tc.names) {
+        const fs::path yaml = tasks::find_task(name, task_search_dirs(tc));
+        tasks::Task task = tasks::load_task(yaml, tc.data_dir, tc.num_fewshot);
+        if (tc.max_gen_toks > 0 && task.def.generation) task.def.generation->max_gen_toks = tc.max_gen_toks;
+        const fs::path samples_rel = fs::path("samples") / v.name / (task.def.name + ".jsonl");
+        tasks::SamplesWriter writer(out_dir / samples_rel);
+        tasks::TaskRunOptions o;
+        o.limit = tc.limit;
+        o.allow_code_execution = tc.allow_code_execution;
+        o.seed = static_cast<std::uint64_t>(c.seed);
+        o.code_timeout_s = tc.code_timeout_s;
+        o.on_item = [&writer](const tasks::ItemRecord& r) { writer.write(r); };
+        auto r = tasks::evaluate_task(task, lm, o);
+        r.data_path = (yaml.parent_path() / task.def.data).string();
+        r.samples_path = samples_rel.string();
+        for (const auto& m : r.metrics)
+            log::info("variant '{}': task {} {} = {:.4f} (n = {})", v.name, task.def.name, m.name, m.value, m.n);
+        result.tasks.push_back(std::move(r));
+        write_partial(rep, result, out_dir);
+    }
+}
+
 report::VariantResult run_variant(const config::RunConfig& c, const config::VariantConfig& v,
                                   report::Report& rep, const fs::path& out_dir) {
     report::VariantResult result;
@@ -166,10 +214,15 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
         if (c.cost) result.cost = variant_cost(*c.cost, v, result, rep);
         write_partial(rep, result, out_dir);
     }
+    if (c.tasks) run_tasks(c, v, env, result, rep, out_dir);
     return result;
 }
 
 }  // namespace
+
+fs::path builtin_tasks_dir() {
+    return QBENCH_BUILTIN_TASKS_DIR;
+}
 
 report::Report run_benchmark(const config::RunConfig& c, report::RunContext context,
                              const RunnerOptions& options) {
@@ -207,11 +260,18 @@ report::Report run_benchmark(const config::RunConfig& c, report::RunContext cont
     }
     rep.context.end_time = utc_now_iso8601();
     report::write_report(rep, c.output_dir);
+    if (!c.gates.empty()) {
+        const auto gates = report::evaluate_gates(rep.variants, report::gate_specs(rep.context));
+        report::write_gate_files(rep.variants, gates, c.output_dir);
+    }
     return rep;
 }
 
 int exit_code_of(const report::Report& report) {
     int code = 0;
+    for (const auto& g : report::evaluate_gates(report.variants, report::gate_specs(report.context))) {
+        if (!g.passed) code = 1;
+    }
     for (const auto& v : report.variants) {
         if (v.status != "ok") code = std::max(code, v.error_code > 0 ? v.error_code : 3);
     }

@@ -382,6 +382,121 @@ void from_json(const json& j, CostResult& c) {
     j.at("tiers").get_to(c.tiers);
 }
 
+void to_json(json& j, const TaskMetricResult& m) {
+    j = json{{"name", m.name},         {"value", number(m.value)},       {"stderr", number(m.stderr_value)},
+             {"ci_lower", number(m.ci_lower)}, {"ci_upper", number(m.ci_upper)}, {"binary", m.binary},
+             {"n", m.n}};
+}
+
+void from_json(const json& j, TaskMetricResult& m) {
+    j.at("name").get_to(m.name);
+    m.value = number_at(j, "value");
+    m.stderr_value = number_at(j, "stderr");
+    m.ci_lower = number_at(j, "ci_lower");
+    m.ci_upper = number_at(j, "ci_upper");
+    j.at("binary").get_to(m.binary);
+    j.at("n").get_to(m.n);
+}
+
+void to_json(json& j, const SubtaskResult& s) {
+    j = json{{"name", s.name}, {"n", s.n}, {"metrics", s.metrics}};
+}
+
+void from_json(const json& j, SubtaskResult& s) {
+    j.at("name").get_to(s.name);
+    j.at("n").get_to(s.n);
+    j.at("metrics").get_to(s.metrics);
+}
+
+void to_json(json& j, const TaskResult& t) {
+    j = json{{"name", t.name},
+             {"output_type", t.output_type},
+             {"num_fewshot", t.num_fewshot},
+             {"n", t.n},
+             {"data_path", t.data_path},
+             {"data_sha256", t.data_sha256},
+             {"samples_path", t.samples_path},
+             {"metrics", t.metrics},
+             {"subtasks", t.subtasks},
+             {"note", t.note},
+             {"seconds", number(t.seconds)},
+             {"items", {{"ids", t.item_ids}, {"scores", t.item_scores}}}};
+}
+
+void from_json(const json& j, TaskResult& t) {
+    j.at("name").get_to(t.name);
+    j.at("output_type").get_to(t.output_type);
+    j.at("num_fewshot").get_to(t.num_fewshot);
+    j.at("n").get_to(t.n);
+    j.at("data_path").get_to(t.data_path);
+    j.at("data_sha256").get_to(t.data_sha256);
+    j.at("samples_path").get_to(t.samples_path);
+    j.at("metrics").get_to(t.metrics);
+    j.at("subtasks").get_to(t.subtasks);
+    j.at("note").get_to(t.note);
+    t.seconds = number_at(j, "seconds");
+    const json& items = j.at("items");
+    items.at("ids").get_to(t.item_ids);
+    t.item_scores.clear();
+    for (const auto& [k, v] : items.at("scores").items()) {
+        auto& xs = t.item_scores[k];
+        for (const auto& x : v) xs.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
+    }
+}
+
+void to_json(json& j, const MetricComparison& c) {
+    j = json{{"variant", c.variant},
+             {"task", c.task},
+             {"metric", c.metric},
+             {"n", c.n},
+             {"baseline_value", number(c.baseline_value)},
+             {"variant_value", number(c.variant_value)},
+             {"difference", number(c.difference)},
+             {"ci_lower", number(c.ci_lower)},
+             {"ci_upper", number(c.ci_upper)},
+             {"ci_method", c.ci_method},
+             {"b", c.b},
+             {"c", c.c},
+             {"flips", number(c.flips)},
+             {"p_value", number(c.p_value)},
+             {"test", c.test},
+             {"mde", number(c.mde)},
+             {"p_holm", number(c.p_holm)},
+             {"significant", c.significant}};
+}
+
+void from_json(const json& j, MetricComparison& c) {
+    j.at("variant").get_to(c.variant);
+    j.at("task").get_to(c.task);
+    j.at("metric").get_to(c.metric);
+    j.at("n").get_to(c.n);
+    c.baseline_value = number_at(j, "baseline_value");
+    c.variant_value = number_at(j, "variant_value");
+    c.difference = number_at(j, "difference");
+    c.ci_lower = number_at(j, "ci_lower");
+    c.ci_upper = number_at(j, "ci_upper");
+    j.at("ci_method").get_to(c.ci_method);
+    j.at("b").get_to(c.b);
+    j.at("c").get_to(c.c);
+    c.flips = number_at(j, "flips");
+    c.p_value = number_at(j, "p_value");
+    j.at("test").get_to(c.test);
+    c.mde = number_at(j, "mde");
+    c.p_holm = number_at(j, "p_holm");
+    j.at("significant").get_to(c.significant);
+}
+
+void to_json(json& j, const GateResult& g) {
+    j = json{{"gate", g.gate}, {"variant", g.variant}, {"passed", g.passed}, {"detail", g.detail}};
+}
+
+void from_json(const json& j, GateResult& g) {
+    j.at("gate").get_to(g.gate);
+    j.at("variant").get_to(g.variant);
+    j.at("passed").get_to(g.passed);
+    j.at("detail").get_to(g.detail);
+}
+
 void to_json(json& j, const VariantResult& v) {
     j = json{{"name", v.name},         {"baseline", v.baseline},
              {"status", v.status},     {"error", v.error},
@@ -389,6 +504,7 @@ void to_json(json& j, const VariantResult& v) {
              {"model", v.model},       {"perplexity", v.perplexity}};
     if (v.throughput) j["throughput"] = *v.throughput;
     if (v.cost) j["cost"] = *v.cost;
+    j["tasks"] = v.tasks;
 }
 
 void from_json(const json& j, VariantResult& v) {
@@ -401,6 +517,7 @@ void from_json(const json& j, VariantResult& v) {
     j.at("perplexity").get_to(v.perplexity);
     if (j.contains("throughput") && !j.at("throughput").is_null()) v.throughput = j.at("throughput").get<ThroughputResult>();
     if (j.contains("cost") && !j.at("cost").is_null()) v.cost = j.at("cost").get<CostResult>();
+    if (j.contains("tasks")) j.at("tasks").get_to(v.tasks);
 }
 
 void to_json(json& j, const RunContext& c) {

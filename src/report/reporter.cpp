@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "qbench/report/comparison.hpp"
+#include "qbench/report/gates.hpp"
+#include "qbench/report/task_comparison.hpp"
 #include "qbench/util/files.hpp"
 
 namespace qbench::report {
@@ -28,7 +30,64 @@ std::string fixed4(double x) {
     return std::isfinite(x) ? fmt::format("{:.4f}", x) : fmt::format("{}", x);
 }
 
+std::string pct(double x) {
+    return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "-";
+}
+
+void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) {
+    const bool any = std::any_of(variants.begin(), variants.end(),
+                                 [](const VariantResult& v) { return !v.tasks.empty(); });
+    if (!any) return;
+    out << "\n## Tasks\n\n";
+    out << "Scores in percent; 95% CI: Wilson for 0/1 metrics, mean ± t·se otherwise.\n\n";
+    out << "| variant | task | metric | n | score | 95% CI | stderr |\n";
+    out << "|---|---|---|--:|--:|---|--:|\n";
+    for (const auto& v : variants) {
+        for (const auto& t : v.tasks) {
+            for (const auto& m : t.metrics) {
+                out << fmt::format("| {} | {} | {} | {} | {} | [{}, {}] | {} |\n", cell(v.name), cell(t.name),
+                                   cell(m.name), m.n, pct(m.value), pct(m.ci_lower), pct(m.ci_upper),
+                                   pct(m.stderr_value));
+            }
+        }
+    }
+    const auto cmp = compare_tasks(variants);
+    if (cmp.empty()) return;
+    out << "\n### Tasks against the baseline\n\n";
+    out << "Paired on the same items. delta = variant − baseline (points); 95% CI: Tango score interval "
+           "(0/1 metrics) or paired t; p: McNemar mid-p or paired t; significant: Holm-adjusted p <= 0.05 "
+           "over the variant's task metrics; flips b/c: right→wrong / wrong→right; MDE: the smallest "
+           "difference detectable at this n with 80% power.\n\n";
+    out << "| variant | task | metric | baseline | variant | delta | 95% CI | significant | p | p (Holm) | "
+           "flips b/c | MDE | n |\n";
+    out << "|---|---|---|--:|--:|--:|---|---|--:|--:|--:|--:|--:|\n";
+    for (const auto& c : cmp) {
+        out << fmt::format("| {} | {} | {} | {} | {} | {:+.2f} | [{}, {}] | {} | {:.4g} | {:.4g} | {}/{} | {} | {} |\n",
+                           cell(c.variant), cell(c.task), cell(c.metric), pct(c.baseline_value),
+                           pct(c.variant_value), 100.0 * c.difference, pct(c.ci_lower), pct(c.ci_upper),
+                           c.significant ? "yes" : "no", c.p_value, c.p_holm, c.b, c.c, pct(c.mde), c.n);
+    }
+}
+
+void write_gates(std::ostream& out, const std::vector<GateResult>& gates) {
+    if (gates.empty()) return;
+    std::size_t failed = 0;
+    for (const auto& g : gates) failed += g.passed ? 0 : 1;
+    out << "\n## Quality gates\n\n";
+    out << (failed == 0 ? fmt::format("All {} gate checks passed.\n\n", gates.size())
+                        : fmt::format("**{} of {} gate checks FAILED.**\n\n", failed, gates.size()));
+    out << "| result | variant | gate | detail |\n|---|---|---|---|\n";
+    for (const auto& g : gates)
+        out << fmt::format("| {} | {} | {} | {} |\n", g.passed ? "pass" : "**FAIL**", cell(g.variant), cell(g.gate),
+                           cell(g.detail));
+}
+
 }  // namespace
+
+std::vector<GateSpec> gate_specs(const RunContext& context) {
+    if (!context.config.is_object() || !context.config.contains("gates")) return {};
+    return gate_specs_from_json(context.config.at("gates"));
+}
 
 void JsonReporter::report_context(const RunContext& context) {
     report_.context = context;
@@ -57,7 +116,8 @@ void JsonReporter::finalize() {
                        {"method", c.method},
                        {"note", c.note}});
     }
-    j["comparisons"] = {{"perplexity", ppl}};
+    j["comparisons"] = {{"perplexity", ppl}, {"tasks", compare_tasks(report_.variants)}};
+    j["gates"] = evaluate_gates(report_.variants, gate_specs(report_.context));
     out() << j.dump(2) << '\n';
 }
 
@@ -76,9 +136,16 @@ void MarkdownReporter::report_context(const RunContext& c) {
                          c.threads, c.seed);
     out() << fmt::format("- config sha256 {}\n", c.config_sha256);
     out() << fmt::format("- started {}, last written {}\n\n", c.start_time, c.end_time);
+    gates_ = gate_specs(c);
 }
 
 void MarkdownReporter::report_variants(const std::vector<VariantResult>& variants) {
+    write_perplexity(variants);
+    write_tasks(out(), variants);
+    write_gates(out(), evaluate_gates(variants, gates_));
+}
+
+void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& variants) {
     out() << "## Variants\n\n";
     out() << "| variant | quantization | dtype | weight MiB | status |\n";
     out() << "|---|---|---|--:|---|\n";

@@ -127,7 +127,9 @@ perplexity: {data: ../datasets/test.txt, protocol: gptq}
     EXPECT_EQ(p.size(), 6u);
     EXPECT_EQ(e["throughput"], nullptr);
     EXPECT_EQ(e["cost"], nullptr);
-    EXPECT_EQ(e.size(), 10u);
+    EXPECT_EQ(e["tasks"], nullptr);
+    EXPECT_EQ(e["gates"], nlohmann::json::array());
+    EXPECT_EQ(e.size(), 12u);
 }
 
 TEST_F(RunConfigTest, ThroughputAndCostSectionsTakeDefaults) {
@@ -161,6 +163,35 @@ TEST_F(RunConfigTest, ThroughputAndCostValuesAreChecked) {
     EXPECT_NE(error_of(v + "throughput: {rate_per_s: 0}\n").find("must be above 0"), std::string::npos);
     EXPECT_NE(error_of(v + "cost: {spot_usd_per_hour: 1}\n").find("needs a throughput"), std::string::npos);
     EXPECT_NE(error_of(v + "throughput: {}\ncost: {gpus: 2}\n").find("give at least one price"), std::string::npos);
+}
+
+TEST_F(RunConfigTest, TasksAndGatesSectionsParseWithDefaultsAndChecks) {
+    RunConfig c = parse("variants: [{name: a, model: ../models/tiny}]\n"
+                        "tasks: {names: [arc_easy, gsm8k], limit: 5}\n"
+                        "gates:\n"
+                        "  - {metric: \"exact_match,strict-match\", task: gsm8k, max_drop: 0.02, significant: true}\n"
+                        "  - {metric: perplexity_ratio, max: 1.02}\n");
+    ASSERT_TRUE(c.tasks.has_value());
+    EXPECT_EQ(c.tasks->names, (std::vector<std::string>{"arc_easy", "gsm8k"}));
+    EXPECT_EQ(c.tasks->limit, 5);
+    EXPECT_EQ(c.tasks->num_fewshot, -1);
+    EXPECT_FALSE(c.tasks->allow_code_execution);
+    ASSERT_EQ(c.gates.size(), 2u);
+    EXPECT_EQ(c.gates[0].name, "gsm8k exact_match,strict-match drop <= 0.02 (significant)");
+    EXPECT_EQ(c.gates[1].name, "perplexity_ratio <= 1.02");
+    EXPECT_EQ(c.effective["gates"][0]["max_drop"], 0.02);
+
+    const CliOverrides flags{{"--allow-code-execution", "true"}};
+    RunConfig allowed = parse("variants: [{name: a, model: ../models/tiny}]\ntasks: {names: [humaneval]}\n", flags);
+    EXPECT_TRUE(allowed.tasks->allow_code_execution);
+
+    try {
+        parse("variants: [{name: a, model: ../models/tiny}]\ngates: [{metric: acc, max_drop: 0.1}]\n");
+        FAIL() << "a task metric without task: was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("gates[0].task: a task metric needs task:"), std::string::npos)
+            << e.what();
+    }
 }
 
 TEST_F(RunConfigTest, AbsentSectionEchoesNull) {

@@ -20,5 +20,6 @@ void add_stats_command(CLI::App& app, Context& ctx);
 void add_cost_command(CLI::App& app, Context& ctx);
 void add_tokenize_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
+void add_compare_command(CLI::App& app, Context& ctx);
 
 }  // namespace qbench::cli

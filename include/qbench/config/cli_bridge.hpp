@@ -20,6 +20,11 @@ inline void add_cli_flags(CLI::App& app, const std::vector<OptionInfo>& options,
     for (const OptionInfo& o : options) {
         if (o.cli_flag.empty() || app.get_option_no_throw(o.cli_flag) != nullptr) continue;
         const std::string flag = o.cli_flag;
+        if (o.type == "boolean") {
+            app.add_flag_callback(flag, [&overrides, flag] { overrides[flag] = "true"; },
+                                  o.help + " (overrides " + o.key + " in the config)");
+            continue;
+        }
         app.add_option_function<std::string>(
                flag, [&overrides, flag](const std::string& v) { overrides[flag] = v; },
                o.help + " (overrides " + o.key + " in the config)")

@@ -72,6 +72,36 @@ struct CostConfig {
     static const Schema<CostConfig>& schema();
 };
 
+// Task suites (docs/ARCHITECTURE.md, "Tasks").
+struct TasksConfig {
+    std::vector<std::string> names;      // built-in task names or task YAML paths
+    std::vector<fs::path> task_dirs;     // searched before the built-in tasks/ directory
+    fs::path data_dir;                   // replaces each task's data_root when set
+    std::int64_t num_fewshot = -1;       // -1: each task's own
+    std::int64_t limit = 0;              // first N items per task, 0 = all
+    std::int64_t batch_size = 1;         // loglikelihood rows per forward pass
+    std::int64_t max_length = 0;         // 0: the model's max_position_embeddings
+    std::int64_t max_gen_toks = 0;       // 0: each task's own
+    bool allow_code_execution = false;   // humaneval / mbpp run generated code only with this
+    double code_timeout_s = 3.0;
+
+    static const Schema<TasksConfig>& schema();
+};
+
+// A quality gate (docs/ARCHITECTURE.md, "Gates"), checked for every variant against the baseline.
+struct GateConfig {
+    std::string name;          // default: derived from the other fields
+    std::string metric;        // a task metric ("acc", "exact_match,strict-match"), perplexity_ratio, kld
+    std::string task;          // task metrics: the task
+    std::string protocol;      // perplexity_ratio: the protocol ("" = every protocol run)
+    std::optional<double> max_drop;  // task metrics: baseline − variant may not exceed this
+    bool significant = false;  // max_drop fails only when the drop is significant (Holm)
+    std::optional<double> max;       // the variant's value (or ratio) may not exceed this
+    std::optional<double> min;       // the variant's value may not fall below this
+
+    static const Schema<GateConfig>& schema();
+};
+
 struct RunConfig {
     std::string name;
     fs::path output_dir;
@@ -83,6 +113,8 @@ struct RunConfig {
     std::optional<PerplexityConfig> perplexity;
     std::optional<ThroughputConfig> throughput;
     std::optional<CostConfig> cost;
+    std::optional<TasksConfig> tasks;
+    std::vector<GateConfig> gates;
 
     fs::path source_path;       // the config file as given
     std::string sha256;         // of the raw file bytes

@@ -17,8 +17,12 @@ struct RunnerOptions {
 report::Report run_benchmark(const config::RunConfig& config, report::RunContext context,
                              const RunnerOptions& options);
 
-// The exit code a finished report deserves: 0 when every variant is ok, else the most severe
-// code among the failures (1 check failed, 2 bad input, 3 runtime failure).
+// The exit code a finished report deserves: 0 when every variant is ok and every quality gate
+// passed, else the most severe code among the failures (1 check or gate failed, 2 bad input,
+// 3 runtime failure).
 int exit_code_of(const report::Report& report);
+
+// The built-in task definitions (tasks/ in the source tree).
+std::filesystem::path builtin_tasks_dir();
 
 }  // namespace qbench::eval

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "qbench/report/plots.hpp"
+#include "qbench/report/gates.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::report {
@@ -60,7 +61,12 @@ private:
     void report_throughput(const std::vector<VariantResult>& variants);
     void report_cost(const std::vector<VariantResult>& variants);
     PlotFiles plots_;
+    void write_perplexity(const std::vector<VariantResult>& variants);
+    std::vector<GateSpec> gates_;  // from the context's config echo
 };
+
+// The gates of a run, from its context's config echo (none when absent).
+std::vector<GateSpec> gate_specs(const RunContext& context);
 
 // Hands `report` to `reporter`: context, variants, finalize.
 void render(const Report& report, Reporter& reporter);

@@ -212,6 +212,47 @@ struct CostResult {
     bool operator==(const CostResult&) const = default;
 };
 
+// One aggregate metric of a task: "acc", "acc_norm", "exact_match,strict-match", ...
+struct TaskMetricResult {
+    std::string name;           // metric, or "metric,filter" for generative tasks
+    double value = 0.0;         // mean of the per-item scores
+    double stderr_value = 0.0;  // sample sd / sqrt(n) (lm-eval's mean_stderr); NaN for n < 2
+    double ci_lower = 0.0;      // 95 % interval: Wilson for 0/1 scores, mean ± t·se otherwise
+    double ci_upper = 0.0;
+    bool binary = true;         // every per-item score is 0 or 1
+    std::int64_t n = 0;         // items scored
+
+    bool operator==(const TaskMetricResult&) const = default;
+};
+
+struct SubtaskResult {
+    std::string name;           // e.g. an MMLU subject
+    std::int64_t n = 0;
+    std::vector<TaskMetricResult> metrics;
+
+    bool operator==(const SubtaskResult&) const = default;
+};
+
+struct TaskResult {
+    std::string name;
+    std::string output_type;    // multiple_choice | generate_until
+    std::int64_t num_fewshot = 0;
+    std::int64_t n = 0;         // items evaluated
+    std::string data_path;
+    std::string data_sha256;
+    std::string samples_path;   // per-item records, relative to the report's directory
+    std::vector<TaskMetricResult> metrics;  // group score over all items (size-weighted)
+    std::vector<SubtaskResult> subtasks;    // when the task splits into subtasks
+    std::string note;           // e.g. how code execution was isolated
+    double seconds = 0.0;
+    // Per-item scores, for paired comparisons from the report alone: item_ids[i] is
+    // "<doc_id>" or "<subtask>/<doc_id>", item_scores[metric][i] its score.
+    std::vector<std::string> item_ids;
+    std::map<std::string, std::vector<double>> item_scores;
+
+    bool operator==(const TaskResult&) const = default;
+};
+
 struct VariantResult {
     std::string name;
     bool baseline = false;
@@ -219,11 +260,46 @@ struct VariantResult {
     std::vector<PerplexityResult> perplexity;
     std::optional<ThroughputResult> throughput;
     std::optional<CostResult> cost;
+    std::vector<TaskResult> tasks;
     std::string status = "ok";  // "ok" | "failed"
     std::string error;          // set when status == "failed"
     int error_code = 0;         // the exit code class of the failure (2 bad input, 3 runtime)
 
     bool operator==(const VariantResult&) const = default;
+};
+
+// A variant against the baseline on one task metric, paired item by item.
+struct MetricComparison {
+    std::string variant;
+    std::string task;
+    std::string metric;
+    std::int64_t n = 0;             // items both have
+    double baseline_value = 0.0;
+    double variant_value = 0.0;
+    double difference = 0.0;        // variant − baseline
+    double ci_lower = 0.0;          // 95 % CI of the difference (Tango for 0/1, paired t otherwise)
+    double ci_upper = 0.0;
+    std::string ci_method;          // "tango" | "paired-t"
+    std::int64_t b = 0;             // 0/1 metrics: right -> wrong
+    std::int64_t c = 0;             // wrong -> right
+    double flips = 0.0;             // (b + c) / n
+    double p_value = 1.0;           // McNemar mid-p (0/1) or paired t
+    std::string test;               // "mcnemar-midp" | "paired-t"
+    double mde = 0.0;               // minimum detectable difference at this n (80 % power)
+    double p_holm = 1.0;            // Holm-adjusted across the variant's comparisons
+    bool significant = false;       // p_holm <= 0.05
+
+    bool operator==(const MetricComparison&) const = default;
+};
+
+// One quality gate evaluated for one variant.
+struct GateResult {
+    std::string gate;               // the gate's name
+    std::string variant;
+    bool passed = true;
+    std::string detail;             // what was measured against what
+
+    bool operator==(const GateResult&) const = default;
 };
 
 }  // namespace qbench::report

@@ -1,0 +1,66 @@
+// Running one task on a LanguageModel: prompts, requests, filters, metrics, per-item records
+// and the task's aggregate result (accuracy with a Wilson interval for 0/1 metrics, the mean
+// with a t interval otherwise; lm-eval's stderr = sample sd / sqrt(n)).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "qbench/eval/tasks/language_model.hpp"
+#include "qbench/eval/tasks/task.hpp"
+#include "qbench/report/results.hpp"
+
+namespace qbench::eval::tasks {
+
+// The record of one item, one line of samples/<variant>/<task>.jsonl.
+struct ItemRecord {
+    std::int64_t doc_id = 0;
+    std::string subtask;
+    std::string prompt_hash;   // sha256 of the full context
+    std::string prompt;
+    json target;               // gold index / indices or reference text(s)
+    std::vector<double> loglikelihoods;  // multiple_choice: per choice
+    std::vector<bool> is_greedy;
+    std::vector<std::string> responses;  // generate_until: one per repeat
+    std::map<std::string, std::string> filtered;  // filter name -> extracted answer (1st response)
+    std::map<std::string, double> scores;         // "metric" or "metric,filter" -> score
+    json details;              // code results, IFEval per-instruction results
+
+    json to_json() const;
+};
+
+struct TaskRunOptions {
+    std::int64_t limit = 0;                 // first N items (0 = all)
+    bool allow_code_execution = false;
+    std::uint64_t seed = 1234;              // sampling seed base
+    std::int64_t items_per_chunk = 64;      // items scored (and flushed) together
+    double code_timeout_s = 3.0;            // per program (lm-eval's code_eval default)
+    // Called for every finished item in document order (e.g. to append it to the samples log).
+    std::function<void(const ItemRecord&)> on_item;
+};
+
+// Runs `task`; throws kBadInput before any model work for a code task without permission.
+report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const TaskRunOptions& options);
+
+// Appends item records to a JSONL file, flushing after each line.
+class SamplesWriter {
+public:
+    explicit SamplesWriter(const std::filesystem::path& path);  // truncates
+    void write(const ItemRecord& record);
+
+private:
+    std::filesystem::path path_;
+    std::ofstream out_;
+};
+
+// The aggregate metrics of per-item scores, in first-seen key order.
+std::vector<report::TaskMetricResult> aggregate_scores(const std::vector<std::string>& keys,
+                                                       const std::vector<ItemRecord>& items);
+
+}  // namespace qbench::eval::tasks

@@ -1,0 +1,182 @@
+#include "qbench/report/gates.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "qbench/report/comparison.hpp"
+#include "qbench/report/task_comparison.hpp"
+#include "qbench/util/error.hpp"
+#include "qbench/util/files.hpp"
+
+namespace qbench::report {
+
+namespace {
+
+std::optional<double> opt_number(const nlohmann::json& j, const char* key) {
+    if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+    return j.at(key).get<double>();
+}
+
+std::string xml_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string cell(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '|') out += "\\|";
+        else if (c == '\n') out += ' ';
+        else out += c;
+    }
+    return out;
+}
+
+std::string pct(double x) { return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "-"; }
+
+}  // namespace
+
+std::vector<GateSpec> gate_specs_from_json(const nlohmann::json& gates) {
+    std::vector<GateSpec> out;
+    if (gates.is_null()) return out;
+    try {
+        for (const auto& g : gates) {
+            GateSpec s;
+            s.name = g.value("name", "");
+            s.metric = g.at("metric").get<std::string>();
+            s.task = g.value("task", "");
+            s.protocol = g.value("protocol", "");
+            s.max_drop = opt_number(g, "max_drop");
+            s.significant = g.value("significant", false);
+            s.max = opt_number(g, "max");
+            s.min = opt_number(g, "min");
+            if (s.name.empty()) s.name = s.task.empty() ? s.metric : s.task + " " + s.metric;
+            out.push_back(std::move(s));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw_bad_input("gates: {}", e.what());
+    }
+    return out;
+}
+
+std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variants, const std::vector<GateSpec>& gates) {
+    std::vector<GateResult> out;
+    if (gates.empty()) return out;
+    const auto task_cmp = compare_tasks(variants);
+    const auto ppl_cmp = compare_perplexity(variants);
+    for (const auto& g : gates) {
+        for (const auto& v : variants) {
+            if (v.baseline || v.status != "ok") continue;
+            GateResult r;
+            r.gate = g.name;
+            r.variant = v.name;
+            std::vector<std::string> problems, facts;
+            auto bound = [&](double value, const char* what) {
+                if (g.max && !(value <= *g.max)) problems.push_back(fmt::format("{} {:.6g} > max {:.6g}", what, value, *g.max));
+                if (g.min && !(value >= *g.min)) problems.push_back(fmt::format("{} {:.6g} < min {:.6g}", what, value, *g.min));
+                facts.push_back(fmt::format("{} {:.6g}", what, value));
+            };
+            if (g.metric == "perplexity_ratio") {
+                bool any = false;
+                for (const auto& c : ppl_cmp) {
+                    if (c.variant != v.name || (!g.protocol.empty() && c.protocol != g.protocol)) continue;
+                    any = true;
+                    bound(c.ratio, ("PPL ratio (" + c.protocol + ")").c_str());
+                }
+                if (!any) problems.push_back("no perplexity comparison with the baseline in the report");
+            } else if (g.metric == "kld") {
+                problems.push_back("no KLD results in the report (KLD is not measured by this run)");
+            } else {
+                const MetricComparison* c = nullptr;
+                for (const auto& x : task_cmp)
+                    if (x.variant == v.name && x.task == g.task && x.metric == g.metric) c = &x;
+                if (c == nullptr) {
+                    problems.push_back(fmt::format("no paired result for task '{}' metric '{}' in the report", g.task, g.metric));
+                } else {
+                    bound(c->variant_value, g.metric.c_str());
+                    if (g.max_drop) {
+                        const double drop = c->baseline_value - c->variant_value;
+                        facts.push_back(fmt::format("drop {:.2f} points (baseline {:.2f}, variant {:.2f}), 95% CI of "
+                                                    "the difference [{:.2f}, {:.2f}], Holm p {:.4g}",
+                                                    100 * drop, 100 * c->baseline_value, 100 * c->variant_value,
+                                                    100 * c->ci_lower, 100 * c->ci_upper, c->p_holm));
+                        if (drop > *g.max_drop && (!g.significant || c->significant))
+                            problems.push_back(fmt::format("drop {:.2f} points > {:.2f}{}", 100 * drop, 100 * *g.max_drop,
+                                                           g.significant ? " and significant" : ""));
+                    }
+                }
+            }
+            r.passed = problems.empty();
+            std::string detail;
+            for (const auto& p : problems) detail += (detail.empty() ? "" : "; ") + p;
+            for (const auto& f : facts) detail += (detail.empty() ? "" : "; ") + f;
+            r.detail = detail;
+            out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+std::string junit_xml(const std::vector<GateResult>& results) {
+    std::size_t failures = 0;
+    for (const auto& r : results) failures += r.passed ? 0 : 1;
+    std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    x += fmt::format("<testsuites tests=\"{}\" failures=\"{}\">\n", results.size(), failures);
+    x += fmt::format("  <testsuite name=\"qbench gates\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n",
+                     results.size(), failures);
+    for (const auto& r : results) {
+        x += fmt::format("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(r.variant), xml_escape(r.gate));
+        if (r.passed) {
+            x += fmt::format(">\n      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(r.detail));
+        } else {
+            x += fmt::format(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", xml_escape(r.detail),
+                             xml_escape(r.detail));
+        }
+    }
+    x += "  </testsuite>\n</testsuites>\n";
+    return x;
+}
+
+std::string ci_summary_markdown(const std::vector<VariantResult>& variants, const std::vector<GateResult>& results) {
+    std::size_t failed = 0;
+    for (const auto& r : results) failed += r.passed ? 0 : 1;
+    std::string md = "## qbench quality gates\n\n";
+    md += failed == 0 ? fmt::format("**PASSED**: all {} gate checks passed.\n\n", results.size())
+                      : fmt::format("**FAILED**: {} of {} gate checks failed.\n\n", failed, results.size());
+    if (!results.empty()) {
+        md += "| result | variant | gate | detail |\n|---|---|---|---|\n";
+        for (const auto& r : results)
+            md += fmt::format("| {} | {} | {} | {} |\n", r.passed ? "pass" : "**FAIL**", cell(r.variant), cell(r.gate),
+                              cell(r.detail));
+    }
+    const auto cmp = compare_tasks(variants);
+    if (!cmp.empty()) {
+        md += "\n### Task metrics against the baseline\n\n";
+        md += "| variant | task | metric | baseline | variant | delta | 95% CI | significant (Holm) |\n";
+        md += "|---|---|---|--:|--:|--:|---|---|\n";
+        for (const auto& c : cmp)
+            md += fmt::format("| {} | {} | {} | {} | {} | {} | [{}, {}] | {} |\n", cell(c.variant), cell(c.task),
+                              cell(c.metric), pct(c.baseline_value), pct(c.variant_value), pct(c.difference),
+                              pct(c.ci_lower), pct(c.ci_upper), c.significant ? "yes" : "no");
+    }
+    return md;
+}
+
+void write_gate_files(const std::vector<VariantResult>& variants, const std::vector<GateResult>& results,
+                      const std::filesystem::path& out_dir) {
+    write_file_atomic(out_dir / "junit.xml", junit_xml(results));
+    write_file_atomic(out_dir / "ci_summary.md", ci_summary_markdown(variants, results));
+}
+
+}  // namespace qbench::report
