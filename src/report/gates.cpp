@@ -1,4 +1,5 @@
 #include "qbench/report/gates.hpp"
+#include "qbench/report/markdown.hpp"
 
 #include <fmt/format.h>
 
@@ -33,15 +34,7 @@ std::string xml_escape(const std::string& s) {
     return out;
 }
 
-std::string cell(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '|') out += "\\|";
-        else if (c == '\n') out += ' ';
-        else out += c;
-    }
-    return out;
-}
+std::string cell(std::string_view s) { return markdown_cell(s); }
 
 std::string pct(double x) { return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "-"; }
 

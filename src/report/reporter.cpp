@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "qbench/report/comparison.hpp"
+#include "qbench/report/markdown.hpp"
 #include "qbench/report/gates.hpp"
 #include "qbench/report/task_comparison.hpp"
 #include "qbench/util/files.hpp"
@@ -15,16 +16,7 @@ namespace qbench::report {
 
 namespace {
 
-// A table cell: '|' would end the cell, a newline the row.
-std::string cell(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '|') out += "\\|";
-        else if (c == '\n') out += ' ';
-        else out += c;
-    }
-    return out;
-}
+std::string cell(std::string_view s) { return markdown_cell(s); }
 
 std::string fixed4(double x) {
     return std::isfinite(x) ? fmt::format("{:.4f}", x) : fmt::format("{}", x);
