@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     cli::add_inspect_command(app, ctx);
     cli::add_stats_command(app, ctx);
     cli::add_cost_command(app, ctx);
+    cli::add_bench_kernels_command(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
 #include "qbench/model/runtime.hpp"
+#include "qbench/quant/scheme.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
 
@@ -56,8 +57,21 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         }
     }
     s.dtype = c.torch_dtype.empty() ? stored : c.torch_dtype;
-    s.quantization = c.quantization_config.is_null() ? "none" : c.quantization_config.value("quant_method", "unknown");
     info.quantization = c.quantization_config;
+    const auto scheme = quant::checkpoint_scheme(path, c);
+    s.quantization = scheme ? scheme->describe() : "none";
+    s.quantization_info.fp16_bytes = 2 * s.num_parameters;
+    if (scheme) {
+        // A cheap load on the CPU (low-bit layers stay low-bit, the rest in float16) tells which
+        // kernel each layer gets and the bytes really held.
+        const ModelEnv env = load_model_env({path, "cpu", "float16", std::nullopt, 0});
+        s.kernels = env.summary.kernels;
+        s.weight_bytes = env.summary.weight_bytes;
+        s.quantization_info = env.summary.quantization_info;
+        if (info.quantization.is_null()) info.quantization = scheme->describe();
+    }
+    s.quantization_info.compression_ratio =
+        s.weight_bytes > 0 ? static_cast<double>(s.quantization_info.fp16_bytes) / static_cast<double>(s.weight_bytes) : 1.0;
     info.tensors = static_cast<std::int64_t>(ckpt.names().size());
     std::vector<std::int64_t> windows(c.layer_window.begin(), c.layer_window.end());
     info.config = {{"architecture", c.architecture},

@@ -1,6 +1,7 @@
 #include "qbench/eval/model_env.hpp"
 
 #include "qbench/model/runtime.hpp"
+#include "qbench/quant/scheme.hpp"
 #include "qbench/util/error.hpp"
 
 namespace qbench::eval {
@@ -25,13 +26,17 @@ ModelEnv load_model_env(const ModelRequest& request) {
     if (!fs::is_directory(request.path, ec)) {
         throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors)", request.path.string());
     }
-    if (request.quantize) {
-        throw_bad_input("{}: run-time quantization '{}' is not supported by this build", request.path.string(),
-                        request.quantize->to_string());
+    const auto config = model::load_model_config(request.path);
+    std::optional<quant::QuantScheme> scheme = quant::checkpoint_scheme(request.path, config);
+    if (scheme && request.quantize) {
+        throw_bad_input("{}: the checkpoint is already quantized ({}); quantize '{}' applies to float checkpoints",
+                        request.path.string(), scheme->describe(), request.quantize->to_string());
     }
+    if (request.quantize) scheme = quant::scheme_from_spec(*request.quantize);
     model::LoadOptions options;
     options.device = model::parse_device(request.device);
     options.dtype = model::parse_dtype(request.dtype);
+    if (scheme) options.linear_factory = quant::make_linear_factory(*scheme);
     ModelEnv env;
     env.decoder = model::guard_torch(request.path.string(),
                                      [&] { return model::Decoder::load(request.path, options); });
@@ -44,8 +49,12 @@ ModelEnv load_model_env(const ModelRequest& request) {
     s.device = options.device.str();
     s.num_parameters = c.num_parameters();
     s.weight_bytes = env.decoder->weight_bytes();
-    s.quantization = "none";
+    s.quantization = scheme ? scheme->describe() : "none";
     s.kernels = env.decoder->kernels();
+    s.quantization_info = scheme ? quant::quantization_info(*scheme) : report::QuantizationInfo{};
+    s.quantization_info.fp16_bytes = 2 * s.num_parameters;
+    s.quantization_info.compression_ratio =
+        s.weight_bytes > 0 ? static_cast<double>(s.quantization_info.fp16_bytes) / static_cast<double>(s.weight_bytes) : 1.0;
     return env;
 }
 

@@ -18,5 +18,6 @@ void add_ppl_command(CLI::App& app, Context& ctx);
 void add_inspect_command(CLI::App& app, Context& ctx);
 void add_stats_command(CLI::App& app, Context& ctx);
 void add_cost_command(CLI::App& app, Context& ctx);
+void add_bench_kernels_command(CLI::App& app, Context& ctx);
 
 }  // namespace qbench::cli
