@@ -145,7 +145,7 @@ def reference(W64: dict, rc: dict, ids: np.ndarray, act: dict | None = None):
 
 
 def write_expected(path: Path, deq: dict, ids, logits, nll):
-    t = {k + ".weight": v.astype(F32) for k, v in deq.items()}
+    t = {k + ".weight": np.ascontiguousarray(v, dtype=F32) for k, v in deq.items()}
     t.update(input_ids=ids.astype(np.int64), logits=logits.astype(np.float64), nll=nll.astype(np.float64))
     save_file(t, str(path))
 
@@ -265,6 +265,7 @@ def base_model():
     model = LlamaForCausalLM(LlamaConfig(**kw)).eval()
     g.randomize(model, 7)
     cfg = json.loads(model.config.to_json_string())
+    cfg["architectures"] = ["LlamaForCausalLM"]
     cfg["torch_dtype"] = "float16"
     cfg.pop("dtype", None)
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}

@@ -344,7 +344,10 @@ std::unique_ptr<model::Linear> make_int_linear(const IntWeight& w, const torch::
             if (auto g = int4_kernel_group(w, dev.is_cuda()); g && op_available(int4_op, dev, spec.dtype)) {
                 return std::make_unique<Int4PackLinear>(w, *g, bias, spec);
             }
-            if (w.bits == 8 && per_channel && op_available("int8pack_mm", dev, spec.dtype)) {
+            // LibTorch 2.13's CPU int8pack kernel reads past the row for bfloat16 when K % 16 != 0
+            // (wrong results, then a crash); reduced-precision dtypes keep to K % 32 == 0.
+            const bool int8_shape_ok = dev.is_cuda() || spec.dtype == torch::kFloat32 || w.in_features() % 32 == 0;
+            if (w.bits == 8 && per_channel && int8_shape_ok && op_available("int8pack_mm", dev, spec.dtype)) {
                 return std::make_unique<Int8PackLinear>(w, bias, spec);
             }
         }

@@ -3,9 +3,13 @@
 // forward of those weights in logits and perplexity.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
+
 #include "qbench/eval/model_env.hpp"
 #include "qbench/model/config.hpp"
 #include "qbench/quant/scheme.hpp"
+#include "qbench/util/error.hpp"
 #include "quant/quant_fixtures.hpp"
 
 namespace qbench::quant {
@@ -90,7 +94,7 @@ TEST(QuantKernels, EachFormatRunsTheKernelItsLayoutAllows) {
     EXPECT_EQ(kernels_of("gptq_b2_gm1_sym_v2_quantize_config")["model.layers.0.mlp.up_proj"], "dequant_matmul");
     auto dyn = kernels_of("gptq_b4_dynamic");
     EXPECT_EQ(dyn["model.layers.0.mlp.down_proj"], "dense");
-    EXPECT_EQ(dyn["model.layers.0.mlp.gate_proj"], "dequant_matmul");  // 8-bit group 32 override
+    EXPECT_EQ(dyn["model.layers.0.mlp.gate_proj"], "int8pack_mm");  // 8-bit override, group 32 = K
     EXPECT_EQ(dyn["model.layers.0.mlp.up_proj"], "int4pack_mm_cpu");
     EXPECT_EQ(kernels_of("awq_gemv_g32")["model.layers.0.self_attn.o_proj"], "int4pack_mm_cpu");
     EXPECT_EQ(kernels_of("ct_w4a16_channel_asym_ignore_down")["model.layers.0.mlp.down_proj"], "dense");

@@ -89,7 +89,10 @@ TEST(Rtn, CodesStayInRangeAndErrorIsHalfAStep) {
             EXPECT_LE(w.codes.max().item<int>(), (1 << bits) - 1);
             const auto err = (dequantize(w) - W).abs();
             const auto step = w.scales.to(torch::kFloat32).repeat_interleave(32, 1).slice(1, 0, 70);
-            if (!sym) EXPECT_TRUE(torch::all(err <= step * 0.5001).item<bool>()) << bits;
+            // Half a step, plus the clipping of an extreme value that the float16 rounding of the
+            // scale can push one code past the range (at most maxq * 2^-11 steps).
+            const double slack = 0.5 + ((1 << bits) - 1) / 2048.0;
+            if (!sym) EXPECT_TRUE(torch::all(err <= step * slack).item<bool>()) << bits;
         }
     }
 }
@@ -164,7 +167,8 @@ TEST(FastKernels, Int8PackMatchesDequantPathSymAndAsym) {
                 const auto w = random_weight(N, K, 8, -1, sym, 30 + N);
                 const auto spec = spec_for(N, K, dtype);
                 auto fast = make_int_linear(w, {}, spec);
-                ASSERT_EQ(fast->kernel(), "int8pack_mm");
+                const bool kernel_fits = dtype == torch::kFloat32 || K % 32 == 0;
+                ASSERT_EQ(fast->kernel(), kernel_fits ? "int8pack_mm" : "dequant_matmul") << N << "x" << K;
                 // The kernel's effective weight is the dequantized weight (scales in the compute dtype).
                 EXPECT_LT(rel_diff(fast->dequantized_weight(), dequantize(w)), dtype == torch::kFloat32 ? 1e-6 : 1e-2);
                 auto ref = make_int_linear(w, {}, spec, ActQuant::kNone, KernelChoice::kDequant);

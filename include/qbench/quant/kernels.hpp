@@ -11,7 +11,8 @@
 //                     are repeated into such groups) and K. A non-trivial g_idx whose groups all
 //                     have group_size members is sorted away: rows are permuted at load and the
 //                     activations' columns at run time.
-//   int8pack_mm       8-bit per-channel weight-only: at::_weight_int8pack_mm; an asymmetric
+//   int8pack_mm       8-bit per-channel weight-only: at::_weight_int8pack_mm (CPU bfloat16 and
+//                     float16 need K % 32 == 0: the 2.13 CPU kernel misreads other K); an asymmetric
 //                     zero point is applied as a rank-one correction  y -= sum_k(x) * s * (z - 128).
 //   dequant_matmul    everything else (2/3-bit, odd shapes, group-wise 8-bit, unsupported
 //                     device or dtype): codes stay bit-packed in memory and are dequantized
