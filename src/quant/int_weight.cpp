@@ -33,6 +33,13 @@ torch::Tensor zero_points(const IntWeight& w) {
 }
 
 torch::Tensor dequantize(const IntWeight& w) {
+    const auto N = w.out_features(), K = w.in_features(), G = w.groups();
+    if (!w.g_idx.defined() && (G == 1 || (w.group_size > 0 && K == G * w.group_size))) {
+        // Contiguous whole groups: broadcast [N, G, 1] against [N, G, K / G] (same arithmetic).
+        const auto s = w.scales.to(torch::kFloat32).unsqueeze(-1);
+        const auto z = zero_points(w).unsqueeze(-1);
+        return (s * (w.codes.to(torch::kFloat32).reshape({N, G, K / G}) - z)).reshape({N, K});
+    }
     const auto g = group_index(w);
     const auto s = w.scales.to(torch::kFloat32).index_select(1, g);
     const auto z = zero_points(w).index_select(1, g);
@@ -96,15 +103,18 @@ torch::Tensor unpack_bits(const torch::Tensor& packed, int bits, std::int64_t le
     TORCH_CHECK(packed.size(1) * 8 >= length * bits, "unpack_bits: ", packed.size(1), " bytes hold fewer than ",
                 length, " values of ", bits, " bits");
     if (bits == 8) return packed.slice(1, 0, length).contiguous();
-    const auto opts = torch::TensorOptions().dtype(torch::kInt64).device(packed.device());
-    const auto bit = torch::arange(length, opts) * bits;
-    const auto byte = torch::div(bit, 8, "floor");
-    const auto shift = torch::remainder(bit, 8).to(torch::kInt32);
-    const auto last = packed.size(1) - 1;
-    const auto lo = packed.index_select(1, byte).to(torch::kInt32);
-    const auto hi = packed.index_select(1, torch::clamp_max(byte + 1, last)).to(torch::kInt32);
-    const auto word = torch::bitwise_or(lo, torch::bitwise_left_shift(hi, 8));
-    return torch::bitwise_and(torch::bitwise_right_shift(word, shift), (1 << bits) - 1).to(torch::kUInt8);
+    // Every 8 values fill exactly `bits` bytes: read each such run as one little-endian word and
+    // shift the values out of it.
+    const auto R = packed.size(0);
+    const std::int64_t runs = (length + 7) / 8, need = runs * bits;
+    auto bytes = packed.size(1) >= need ? packed.slice(1, 0, need)
+                                        : torch::constant_pad_nd(packed, {0, need - packed.size(1)});
+    const auto b = bytes.reshape({R, runs, bits}).to(torch::kInt64);
+    auto word = b.select(2, 0);
+    for (int i = 1; i < bits; ++i) word = torch::bitwise_or(word, torch::bitwise_left_shift(b.select(2, i), 8 * i));
+    const auto shifts = torch::arange(8, torch::TensorOptions().dtype(torch::kInt64).device(packed.device())) * bits;
+    const auto values = torch::bitwise_and(torch::bitwise_right_shift(word.unsqueeze(-1), shifts), (1 << bits) - 1);
+    return values.reshape({R, runs * 8}).slice(1, 0, length).to(torch::kUInt8);
 }
 
 torch::Tensor int32_words_as_bytes(const torch::Tensor& words) {
