@@ -22,11 +22,12 @@ void add_bench_kernels_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--repetitions", o->repetitions, "Timed repetitions (median reported)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--threads", o->threads, "Intra-op threads (0: LibTorch's default)")->capture_default_str();
     cmd->add_flag("--json", *json, "Print one JSON object");
     cmd->callback([o, json, &ctx] {
         const auto rows = quant::bench_kernels(*o);
         if (*json) {
-            nlohmann::json j = {{"device", o->device}, {"dtype", o->dtype}, {"n", o->out_features},
+            nlohmann::json j = {{"device", o->device}, {"dtype", o->dtype}, {"threads", o->threads}, {"n", o->out_features},
                                 {"k", o->in_features}, {"results", nlohmann::json::array()}};
             for (const auto& r : rows) {
                 j["results"].push_back({{"scheme", r.scheme}, {"kernel", r.kernel}, {"m", r.m},

@@ -30,6 +30,7 @@ double median_us(const std::function<void()>& f, const torch::Device& device, in
 std::vector<KernelTiming> bench_kernels(const BenchKernelsOptions& o) {
     return model::guard_torch("bench-kernels", [&] {
         torch::NoGradGuard no_grad;
+        model::set_threads(o.threads);
         const auto device = model::parse_device(o.device);
         const auto dtype = model::parse_dtype(o.dtype);
         const auto N = o.out_features, K = o.in_features;

@@ -17,6 +17,7 @@ struct BenchKernelsOptions {
     std::vector<std::int64_t> batch = {1, 512};  // M values
     int warmup = 3;
     int repetitions = 10;
+    int threads = 0;                          // intra-op threads (0: LibTorch's default)
 };
 
 struct KernelTiming {
