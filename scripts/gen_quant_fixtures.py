@@ -15,7 +15,8 @@ float16) are written by independent packers that follow ../shared/reference/quan
 (AutoGPTQ's pack loop including its 3-bit word straddling, AutoAWQ's GEMM nibble order and GEMV
 zero widths, compressed-tensors' offset bit packing, FP8 scales). GPTQ and AWQ producers need a
 GPU; the compressed-tensors packing is cross-checked against the `compressed-tensors` package's
-own pack_to_int32 when it is installed.
+own pack_to_int32 when it is installed, and two more checkpoints (ct_producer_*) are written by
+the package itself (ModelCompressor) with its own decompression as the expected weights.
 
 rtn/<spec>.safetensors hold the same for run-time RTN quantization of
 tests/fixtures/models/llama_linear_bias/f32, with RTN written here in NumPy from the rule in
@@ -540,7 +541,70 @@ def main() -> int:
 
     build("fp8_tensor_static", dict(quant_method="fp8", activation_scheme="static", ignored_layers=["lm_head"]),
           autofp8_layer, act=fq_fp8_static(static_scale))
+
+    producer_fixtures(hf, cfg, sd, rc, ids)
     return 0
+
+
+def producer_fixtures(hf, cfg, sd, rc, ids):
+    """compressed-tensors checkpoints written by the compressed-tensors package itself (it runs on a
+    CPU): min/max qparams from its calculate_qparams, ModelCompressor.compress_model, then the
+    package's own decompress_model gives the expected weights."""
+    try:
+        from compressed_tensors.compressors import ModelCompressor
+        from compressed_tensors.quantization import (QuantizationArgs, QuantizationConfig, QuantizationScheme,
+                                                     QuantizationStatus, apply_quantization_config)
+        from compressed_tensors.quantization.utils import calculate_qparams
+    except ImportError:
+        print("compressed-tensors is not installed: producer fixtures skipped", file=sys.stderr)
+        return
+    from transformers import LlamaForCausalLM
+    cases = {
+        "ct_producer_w4a16_group32_asym": ("pack-quantized", QuantizationArgs(
+            num_bits=4, type="int", symmetric=False, strategy="group", group_size=32), None),
+        "ct_producer_w8a8_channel": ("int-quantized", QuantizationArgs(
+            num_bits=8, type="int", symmetric=True, strategy="channel"), QuantizationArgs(
+            num_bits=8, type="int", symmetric=True, strategy="token", dynamic=True)),
+    }
+    for name, (fmt, wargs, iargs) in cases.items():
+        model = LlamaForCausalLM(hf).eval()
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()}, strict=False)
+        qc = QuantizationConfig(config_groups={"group_0": QuantizationScheme(
+            targets=["Linear"], weights=wargs, input_activations=iargs)}, ignore=["lm_head"], format=fmt)
+        apply_quantization_config(model, qc)
+        with torch.no_grad():
+            for mod in model.modules():
+                if not hasattr(mod, "weight_scale"):
+                    continue
+                w = mod.weight
+                N, K = w.shape
+                gs = wargs.group_size if wargs.strategy == "group" else K
+                grouped = w.reshape(N, K // gs, gs)
+                scale, zp = calculate_qparams(grouped.amin(-1), grouped.amax(-1), wargs)
+                mod.weight_scale.data.copy_(scale.reshape(mod.weight_scale.shape))
+                if hasattr(mod, "weight_zero_point"):
+                    mod.weight_zero_point.data.copy_(zp.reshape(mod.weight_zero_point.shape))
+                mod.quantization_status = QuantizationStatus.FROZEN
+        comp = ModelCompressor.from_pretrained_model(model, fmt)
+        comp.compress_model(model)
+        d = OUT / name
+        model.save_pretrained(d)
+        comp.update_config(str(d))
+        for extra in d.iterdir():
+            if extra.name not in ("config.json", "model.safetensors"):
+                extra.unlink()
+        comp.decompress_model(model)
+        W = {k: v.astype(np.float64) for k, v in sd.items()}
+        deq = {}
+        for i in range(rc["layers"]):
+            for lin in LINEARS:
+                key = f"model.layers.{i}.{lin}"
+                deq[key] = model.get_submodule(key).weight.detach().float().numpy()
+                W[key + ".weight"] = deq[key].astype(np.float64)
+        act = fq_int8_token if iargs is not None else None
+        logits, nll = reference(W, rc, ids, {p: act for p in deq} if act else None)
+        write_expected(d / "expected.safetensors", deq, ids, logits, nll)
+        print(f"{name}: ppl {math.exp(nll.sum() / (2 * 15)):.3f} (written by compressed-tensors)")
 
 
 if __name__ == "__main__":

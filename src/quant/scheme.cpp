@@ -214,7 +214,10 @@ QuantScheme parse_compressed_tensors(const Reader& r) {
     if (const auto status = r.string("quantization_status", "compressed"); status != "compressed") {
         r.fail("quantization_status", fmt::format("'{}' is not supported (compressed)", status));
     }
-    if (r.has("sparsity_config")) r.fail("sparsity_config", "sparse checkpoints are not supported");
+    // The producer writes an empty object for "no sparsity".
+    if (r.has("sparsity_config") && !r.j.at("sparsity_config").empty()) {
+        r.fail("sparsity_config", "sparse checkpoints are not supported");
+    }
     if (r.has("kv_cache_scheme")) r.fail("kv_cache_scheme", "a quantized KV cache is not supported");
     q.ignore = r.strings("ignore");
     if (!r.has("config_groups") || !r.j.at("config_groups").is_object() || r.j.at("config_groups").empty()) {

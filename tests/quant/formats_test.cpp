@@ -23,7 +23,9 @@ const char* const kFormats[] = {
     "awq_gemm_g32", "awq_gemv_g32", "ct_w4a16_group32_sym", "ct_w4a16_channel_asym_ignore_down",
     "ct_w4a16_group32_asym_actorder", "ct_w8a16_group16_asym_packed", "ct_w4a16_group32_asym_naive",
     "ct_w8a8_int_channel", "ct_fp8_tensor_static", "ct_fp8_channel_dynamic", "ct_fp8_block_dynamic",
-    "ct_fp8_channel_weight_only", "fp8_block_16x128", "fp8_tensor_static"};
+    "ct_fp8_channel_weight_only", "fp8_block_16x128", "fp8_tensor_static",
+    // written by the compressed-tensors package itself
+    "ct_producer_w4a16_group32_asym", "ct_producer_w8a8_channel"};
 
 std::unique_ptr<model::Decoder> load(const std::filesystem::path& dir, KernelChoice choice) {
     const auto config = model::load_model_config(dir);
