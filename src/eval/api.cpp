@@ -62,9 +62,10 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
     s.quantization = scheme ? scheme->describe() : "none";
     s.quantization_info.fp16_bytes = 2 * s.num_parameters;
     if (scheme) {
-        // A cheap load on the CPU (low-bit layers stay low-bit, the rest in float16) tells which
-        // kernel each layer gets and the bytes really held.
-        const ModelEnv env = load_model_env({path, "cpu", "float16", std::nullopt, 0});
+        // A cheap load on the CPU in bfloat16 (the dtype LibTorch's CPU low-bit kernels are
+        // vectorized for; low-bit layers stay low-bit) tells which kernel each layer gets and the
+        // bytes really held.
+        const ModelEnv env = load_model_env({path, "cpu", "bfloat16", std::nullopt, 0});
         s.kernels = env.summary.kernels;
         s.weight_bytes = env.summary.weight_bytes;
         s.quantization_info = env.summary.quantization_info;

@@ -44,10 +44,12 @@ std::vector<KernelTiming> bench_kernels(const BenchKernelsOptions& o) {
             std::unique_ptr<model::Linear> linear;
         };
         std::vector<Candidate> kinds;
-        kinds.push_back({"rtn int4 g128", make_int_linear(rtn_quantize(w, {4, 128, true}), {}, spec)});
+        constexpr auto kPacked = KernelChoice::kPacked;
+        kinds.push_back({"rtn int4 g128", make_int_linear(rtn_quantize(w, {4, 128, true}), {}, spec, ActQuant::kNone, kPacked)});
         kinds.push_back({"rtn int4 g128 (dequant path)",
                          make_int_linear(rtn_quantize(w, {4, 128, true}), {}, spec, ActQuant::kNone, KernelChoice::kDequant)});
-        kinds.push_back({"rtn int8 per-channel", make_int_linear(rtn_quantize(w, {8, -1, true}), {}, spec)});
+        kinds.push_back({"rtn int8 per-channel",
+                         make_int_linear(rtn_quantize(w, {8, -1, true}), {}, spec, ActQuant::kNone, kPacked)});
         kinds.push_back({"rtn int3 g128", make_int_linear(rtn_quantize(w, {3, 128, true}), {}, spec)});
         kinds.push_back({"w8a8 int8", make_int_linear(int8_channel_quantize(w), {}, spec, ActQuant::kInt8Token)});
         kinds.push_back({"fp8 channel w8a8", make_fp8_linear(fp8_quantize(w, true), {}, spec, ActQuant::kFp8Token)});

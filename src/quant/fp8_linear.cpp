@@ -123,7 +123,7 @@ std::unique_ptr<model::Linear> make_fp8_linear(const Fp8Weight& w, const torch::
     if (act == ActQuant::kFp8Static && (!w.input_scale.defined() || w.input_scale.numel() != 1)) {
         throw_bad_input("{}: static FP8 activations need one input_scale", spec.name);
     }
-    const bool fast = choice == KernelChoice::kAuto && kind != ScaleKind::kBlock &&
+    const bool fast = choice != KernelChoice::kDequant && kind != ScaleKind::kBlock &&
                       (act == ActQuant::kFp8Token || act == ActQuant::kFp8Tensor || act == ActQuant::kFp8Static) && K % 16 == 0 && N % 16 == 0 &&
                       op_available("scaled_mm", spec.device, spec.dtype);
     return std::make_unique<Fp8Linear>(w, bias, spec, act, fast);

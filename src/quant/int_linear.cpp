@@ -333,13 +333,18 @@ std::unique_ptr<model::Linear> make_int_linear(const IntWeight& w, const torch::
     const auto dev = spec.device;
     const bool per_channel = w.groups() == 1;
     const bool symmetric = !w.zeros.defined() || torch::all(w.zeros == 128).item<bool>();
-    if (choice == KernelChoice::kAuto) {
+    if (choice != KernelChoice::kDequant) {
         if (act == ActQuant::kInt8Token) {
             const bool shape_ok = !dev.is_cuda() || (w.in_features() % 8 == 0 && w.out_features() % 8 == 0);
             if (w.bits == 8 && per_channel && symmetric && shape_ok && op_available("int_mm", dev, spec.dtype)) {
                 return std::make_unique<IntMmLinear>(w, bias, spec);
             }
-        } else if (act == ActQuant::kNone) {
+        }
+    }
+    // CPU int4pack/int8pack are vectorized for bfloat16 only (see kernels.hpp).
+    const bool packed_fast = dev.is_cuda() || spec.dtype == torch::kBFloat16;
+    if (choice == KernelChoice::kPacked || (choice == KernelChoice::kAuto && packed_fast)) {
+        if (act == ActQuant::kNone) {
             const char* int4_op = dev.is_cuda() ? "int4pack_mm" : "int4pack_mm_cpu";
             if (auto g = int4_kernel_group(w, dev.is_cuda()); g && op_available(int4_op, dev, spec.dtype)) {
                 return std::make_unique<Int4PackLinear>(w, *g, bias, spec);

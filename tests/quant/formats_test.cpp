@@ -57,11 +57,13 @@ TEST_P(QuantFormat, DequantizedWeightsMatchGeneratorBitForBit) {
 TEST_P(QuantFormat, LogitsAndPerplexityMatchFloat64Reference) {
     const auto dir = quant_fixture(GetParam());
     const auto expected = qbench::testing::load_quant_expected(dir / "expected.safetensors");
-    const auto env = eval::load_model_env({dir, "cpu", "float32", std::nullopt, 0});
-    const auto logits = env.decoder->forward(expected.ids);
+    // float32 through the low-bit kernels wherever their ops accept the layer
+    const auto model = load(dir, KernelChoice::kPacked);
+    const auto logits = model->forward(expected.ids);
     // Activation quantization rounds float32 inputs that differ from the float64 reference's in
     // the 7th digit; a rare flip of one code moves a logit by ~1e-4.
-    const bool act = env.summary.quantization_info.activation != "none";
+    const auto scheme = checkpoint_scheme(dir, model->config());
+    const bool act = scheme->layer.act != ActQuant::kNone;
     EXPECT_LT(qbench::testing::max_abs_diff(logits, expected.logits), act ? 2e-3 : 1e-4);
     const auto nll = qbench::testing::row_nll(logits, expected.ids);
     const double tokens = static_cast<double>(expected.ids.numel() - expected.ids.size(0));
@@ -69,7 +71,7 @@ TEST_P(QuantFormat, LogitsAndPerplexityMatchFloat64Reference) {
     const double ref_ppl = std::exp(expected.nll.sum().item<double>() / tokens);
     EXPECT_NEAR(ppl / ref_ppl, 1.0, act ? 1e-4 : 1e-5) << "ppl " << ppl << " vs reference " << ref_ppl;
     // Every quantized layer holds fewer bytes than the same layer in float16.
-    for (const auto& [name, lin] : env.decoder->linears()) {
+    for (const auto& [name, lin] : model->linears()) {
         if (lin->kernel() == "dense") continue;
         const auto w = expected.weights.at(name);
         EXPECT_LT(lin->weight_bytes(), 2 * w.numel()) << name;
@@ -79,7 +81,7 @@ TEST_P(QuantFormat, LogitsAndPerplexityMatchFloat64Reference) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, QuantFormat, ::testing::ValuesIn(kFormats));
 
 std::map<std::string, std::string> kernels_of(const std::string& fixture) {
-    const auto env = eval::load_model_env({quant_fixture(fixture), "cpu", "float32", std::nullopt, 0});
+    const auto env = eval::load_model_env({quant_fixture(fixture), "cpu", "bfloat16", std::nullopt, 0});
     std::map<std::string, std::string> out;
     for (const auto& k : env.summary.kernels) out[k.name] = k.kernel;
     return out;

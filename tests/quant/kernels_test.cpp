@@ -114,9 +114,12 @@ TEST(FastKernels, Int4PackMatchesDequantPath) {
             const auto w = random_weight(c.N, c.K, c.bits, c.group, c.sym, 10 + c.N);
             const auto spec = spec_for(c.N, c.K, dtype);
             const auto bias = torch::randn({c.N});
-            auto fast = make_int_linear(w, bias, spec);
+            auto fast = make_int_linear(w, bias, spec, ActQuant::kNone, KernelChoice::kPacked);
             auto ref = make_int_linear(w, bias, spec, ActQuant::kNone, KernelChoice::kDequant);
             ASSERT_EQ(fast->kernel(), "int4pack_mm_cpu") << c.N << "x" << c.K;
+            // kAuto uses the CPU int4 kernel where it is vectorized (bfloat16) only.
+            EXPECT_EQ(make_int_linear(w, bias, spec)->kernel(),
+                      dtype == torch::kBFloat16 ? "int4pack_mm_cpu" : "dequant_matmul");
             EXPECT_EQ(ref->kernel(), "dequant_matmul");
             for (std::int64_t M : {1, 5, 33}) {
                 const auto x = torch::randn({M, c.K}).to(dtype);
@@ -138,7 +141,7 @@ TEST(FastKernels, Int4PackSortsANonTrivialGIdx) {
     auto w = random_weight(N, K, 4, 32, false, 5);
     w.g_idx = torch::randperm(K, torch::kInt64).remainder(K / 32);  // every group has 32 members
     const auto spec = spec_for(N, K, torch::kFloat32);
-    auto fast = make_int_linear(w, {}, spec);
+    auto fast = make_int_linear(w, {}, spec, ActQuant::kNone, KernelChoice::kPacked);
     ASSERT_EQ(fast->kernel(), "int4pack_mm_cpu");
     const auto x = torch::randn({3, K});
     const auto exact = torch::nn::functional::linear(x.to(torch::kFloat64), dequantize(w).to(torch::kFloat64));
@@ -152,7 +155,7 @@ TEST(FastKernels, ShapesTheInt4KernelRejectsFallBackToDequant) {
                               {17, 33, 4, -1, false}, {32, 64, 3, 32, true}, {32, 64, 2, -1, false}};
     for (const auto& c : cases) {
         const auto w = random_weight(c.N, c.K, c.bits, c.group, c.sym, 20 + c.K);
-        auto lin = make_int_linear(w, {}, spec_for(c.N, c.K, torch::kFloat32));
+        auto lin = make_int_linear(w, {}, spec_for(c.N, c.K, torch::kFloat32), ActQuant::kNone, KernelChoice::kPacked);
         EXPECT_EQ(lin->kernel(), "dequant_matmul") << c.N << "x" << c.K;
         const auto x = torch::randn({1, c.K});
         EXPECT_LT(rel_diff(lin->forward(x), torch::nn::functional::linear(x, dequantize(w))), 1e-5);
@@ -166,7 +169,7 @@ TEST(FastKernels, Int8PackMatchesDequantPathSymAndAsym) {
             for (auto [N, K] : {std::pair<std::int64_t, std::int64_t>{17, 33}, {64, 128}, {1, 7}}) {
                 const auto w = random_weight(N, K, 8, -1, sym, 30 + N);
                 const auto spec = spec_for(N, K, dtype);
-                auto fast = make_int_linear(w, {}, spec);
+                auto fast = make_int_linear(w, {}, spec, ActQuant::kNone, KernelChoice::kPacked);
                 const bool kernel_fits = dtype == torch::kFloat32 || K % 32 == 0;
                 ASSERT_EQ(fast->kernel(), kernel_fits ? "int8pack_mm" : "dequant_matmul") << N << "x" << K;
                 // The kernel's effective weight is the dequantized weight (scales in the compute dtype).

@@ -52,20 +52,22 @@ TEST_P(Rtn, DequantizedWeightsMatchNumPyRtnBitForBit) {
 TEST_P(Rtn, PerplexityMatchesFloat64ReferenceThroughFastKernels) {
     const auto expected = qbench::testing::load_quant_expected(quant_fixture("rtn") /
                                                                (std::string(GetParam().file) + ".safetensors"));
-    const auto env = eval::load_model_env({model_fixture("llama_linear_bias") / "f32", "cpu", "float32",
-                                           config::parse_quantize_spec(GetParam().spec), 0});
-    const auto logits = env.decoder->forward(expected.ids);
+    // float32 through the low-bit kernels (kPacked: kAuto keeps CPU float32 on the dequant path)
+    const auto model = model::Decoder::load(
+        model_fixture("llama_linear_bias") / "f32",
+        {torch::kCPU, torch::kFloat32,
+         make_linear_factory(scheme_from_spec(config::parse_quantize_spec(GetParam().spec)), KernelChoice::kPacked)});
+    const auto logits = model->forward(expected.ids);
     EXPECT_LT(qbench::testing::max_abs_diff(logits, expected.logits), 1e-4);
     const auto nll = qbench::testing::row_nll(logits, expected.ids);
     EXPECT_NEAR(nll.sum().item<double>() / expected.nll.sum().item<double>(), 1.0, 1e-6);
-    EXPECT_EQ(env.summary.quantization_info.method, "rtn");
 }
 
 INSTANTIATE_TEST_SUITE_P(Specs, Rtn, ::testing::ValuesIn(kRtn));
 
 TEST(RtnKernels, LayersUseTheFastKernelTheirShapeAllows) {
     // hidden 32, intermediate 48: group 32 fits K = 32 but not K = 48 (down_proj).
-    const auto env = eval::load_model_env({model_fixture("llama_linear_bias") / "f32", "cpu", "float32",
+    const auto env = eval::load_model_env({model_fixture("llama_linear_bias") / "f32", "cpu", "bfloat16",
                                            config::parse_quantize_spec("rtn:bits=4,group_size=32"), 0});
     std::map<std::string, std::string> k;
     for (const auto& e : env.summary.kernels) k[e.name] = e.kernel;
@@ -73,6 +75,7 @@ TEST(RtnKernels, LayersUseTheFastKernelTheirShapeAllows) {
     EXPECT_EQ(k["model.layers.0.mlp.gate_proj"], "int4pack_mm_cpu");
     EXPECT_EQ(k["model.layers.0.mlp.down_proj"], "dequant_matmul");
     EXPECT_EQ(k["lm_head"], "dense");
+    EXPECT_EQ(env.summary.quantization_info.method, "rtn");
     const auto int8 = eval::load_model_env({model_fixture("llama_linear_bias") / "f32", "cpu", "bfloat16",
                                             config::parse_quantize_spec("rtn:bits=8,group_size=-1,lm_head=true"), 0});
     // bfloat16 int8pack needs K % 32 == 0 (kernels.hpp): down_proj (K = 48) is dequantized.

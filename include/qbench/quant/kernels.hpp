@@ -14,6 +14,9 @@
 //   int8pack_mm       8-bit per-channel weight-only: at::_weight_int8pack_mm (CPU bfloat16 and
 //                     float16 need K % 32 == 0: the 2.13 CPU kernel misreads other K); an asymmetric
 //                     zero point is applied as a rank-one correction  y -= sum_k(x) * s * (z - 128).
+//   On the CPU, int4pack_mm_cpu and int8pack_mm are vectorized for bfloat16 only; with float32
+//   or float16 activations they are scalar loops, 10-30x slower than the dequant path at
+//   M = 512 (qbench bench-kernels), so kAuto uses them for bfloat16 only.
 //   dequant_matmul    everything else (2/3-bit, odd shapes, group-wise 8-bit, unsupported
 //                     device or dtype): codes stay bit-packed in memory and are dequantized
 //                     (float32, then the compute dtype) at every forward, then one matmul.
@@ -53,7 +56,9 @@ std::string act_quant_name(ActQuant a);  // "none", "int8 dynamic per-token", ..
 torch::Tensor fake_quant_activation(const torch::Tensor& x, ActQuant act, const torch::Tensor& input_scale);
 
 enum class KernelChoice {
-    kAuto,     // the fastest kind the device, dtype and shape allow
+    kAuto,     // the low-bit kernel where LibTorch has a fast one for the device and dtype
+    kPacked,   // the low-bit kernel wherever the op accepts the shape and dtype, even where it
+               // is a slow fallback (CPU int4pack/int8pack with float32 or float16)
     kDequant,  // always the dequantize-then-matmul reference path
 };
 
