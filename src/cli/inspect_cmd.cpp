@@ -28,6 +28,14 @@ void print(const eval::ModelInfo& info, bool json) {
                             {"quantization", info.quantization.is_null() ? nlohmann::json("none") : info.quantization},
                             {"tensors", info.tensors},
                             {"config", info.config}};
+        const auto& q = s.quantization_info;
+        j["quantization_info"] = {{"method", q.method},         {"format", q.format},
+                                  {"weight_type", q.weight_type}, {"bits", q.bits},
+                                  {"group_size", q.group_size}, {"strategy", q.strategy},
+                                  {"symmetric", q.symmetric},   {"activation", q.activation},
+                                  {"fp16_bytes", q.fp16_bytes}, {"compression_ratio", q.compression_ratio}};
+        j["kernels"] = nlohmann::json::array();
+        for (const auto& k : s.kernels) j["kernels"].push_back({{"name", k.name}, {"kernel", k.kernel}});
         fmt::print("{}\n", j.dump(2));
         return;
     }
@@ -37,6 +45,17 @@ void print(const eval::ModelInfo& info, bool json) {
     fmt::print("weight bytes   {} ({:.2f} MiB)\n", s.weight_bytes, s.weight_bytes / 1048576.0);
     fmt::print("dtype          {}\n", s.dtype);
     fmt::print("quantization   {}\n", s.quantization);
+    const auto& q = s.quantization_info;
+    if (q.method != "none") {
+        const std::string group = q.group_size > 0 ? std::to_string(q.group_size)
+                                  : q.group_size == -1 ? "per-channel" : q.strategy;
+        fmt::print("  method       {}{}\n", q.method, q.format.empty() ? "" : " (" + q.format + ")");
+        fmt::print("  weights      {} {} bits, group {}, {}\n", q.weight_type, q.bits, group,
+                   q.symmetric ? "symmetric" : "asymmetric");
+        fmt::print("  activations  {}\n", q.activation);
+    }
+    fmt::print("compression    {:.2f}x vs float16 ({} bytes)\n", q.compression_ratio, q.fp16_bytes);
+    for (const auto& k : s.kernels) fmt::print("  kernel       {:<40} {}\n", k.name, k.kernel);
     const auto& c = info.config;
     fmt::print("layers         {} (hidden {}, intermediate {})\n", c["num_layers"].get<int>(),
                c["hidden_size"].get<int>(), c["intermediate_size"].get<int>());

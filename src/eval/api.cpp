@@ -8,6 +8,7 @@
 #include "qbench/model/gguf_model.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/perf/scenarios.hpp"
+#include "qbench/quant/scheme.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
 
@@ -81,7 +82,6 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         }
         s.format = "safetensors";
         s.weight_bytes = static_cast<std::int64_t>(ckpt.total_bytes());
-        s.quantization = c.quantization_config.is_null() ? "none" : c.quantization_config.value("quant_method", "unknown");
         info.tensors = static_cast<std::int64_t>(ckpt.names().size());
     }
     s.path = path.string();
@@ -96,7 +96,27 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         }
     }
     s.dtype = c.torch_dtype.empty() ? stored : c.torch_dtype;
-    if (!gguf) info.quantization = c.quantization_config;
+    s.quantization_info.fp16_bytes = 2 * s.num_parameters;
+    if (!gguf) {
+        info.quantization = c.quantization_config;
+        const auto scheme = quant::checkpoint_scheme(path, c);
+        s.quantization = scheme ? scheme->describe() : "none";
+        if (scheme) {
+            // A cheap load on the CPU in bfloat16 (the dtype LibTorch's CPU low-bit kernels are
+            // vectorized for; low-bit layers stay low-bit) tells which kernel each layer gets and
+            // the bytes really held.
+            ModelRequest request;
+            request.path = path;
+            request.dtype = "bfloat16";
+            const ModelEnv env = load_model_env(request);
+            s.kernels = env.summary.kernels;
+            s.weight_bytes = env.summary.weight_bytes;
+            s.quantization_info = env.summary.quantization_info;
+            if (info.quantization.is_null()) info.quantization = scheme->describe();
+        }
+    }
+    s.quantization_info.compression_ratio =
+        s.weight_bytes > 0 ? static_cast<double>(s.quantization_info.fp16_bytes) / static_cast<double>(s.weight_bytes) : 1.0;
     std::vector<std::int64_t> windows(c.layer_window.begin(), c.layer_window.end());
     info.config = {{"architecture", c.architecture},
                    {"vocab_size", c.vocab_size},

@@ -3,6 +3,7 @@
 #include "qbench/model/gguf_model.hpp"
 #include "qbench/model/random_weights.hpp"
 #include "qbench/model/runtime.hpp"
+#include "qbench/quant/scheme.hpp"
 #include "qbench/tokenizer/gguf_tokenizer.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
@@ -48,13 +49,19 @@ ModelEnv load_model_env(const ModelRequest& request) {
         throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors) or a .gguf file",
                         request.path.string());
     }
-    if (request.quantize) {
-        throw_bad_input("{}: run-time quantization '{}' is not supported by this build", request.path.string(),
-                        request.quantize->to_string());
+    // A GGUF file's own block types are dequantized by its weight source (docs/ARCHITECTURE.md,
+    // "GGUF"); an HF directory may declare a quantization scheme.
+    std::optional<quant::QuantScheme> scheme;
+    if (!gguf) scheme = quant::checkpoint_scheme(request.path, model::load_model_config(request.path));
+    if (scheme && request.quantize) {
+        throw_bad_input("{}: the checkpoint is already quantized ({}); quantize '{}' applies to float checkpoints",
+                        request.path.string(), scheme->describe(), request.quantize->to_string());
     }
+    if (request.quantize) scheme = quant::scheme_from_spec(*request.quantize);
     model::LoadOptions options;
     options.device = model::parse_device(request.device);
     options.dtype = model::parse_dtype(request.dtype);
+    if (scheme) options.linear_factory = quant::make_linear_factory(*scheme);
     ModelEnv env;
     auto& s = env.summary;
     if (gguf) {
@@ -97,7 +104,12 @@ ModelEnv load_model_env(const ModelRequest& request) {
     s.device = options.device.str();
     s.num_parameters = c.num_parameters();
     s.weight_bytes = env.decoder->weight_bytes();
+    if (scheme) s.quantization = gguf ? s.quantization + "; then " + scheme->describe() : scheme->describe();
     s.kernels = env.decoder->kernels();
+    s.quantization_info = scheme ? quant::quantization_info(*scheme) : report::QuantizationInfo{};
+    s.quantization_info.fp16_bytes = 2 * s.num_parameters;
+    s.quantization_info.compression_ratio =
+        s.weight_bytes > 0 ? static_cast<double>(s.quantization_info.fp16_bytes) / static_cast<double>(s.weight_bytes) : 1.0;
     return env;
 }
 

@@ -114,6 +114,27 @@ void from_json(const json& j, LayerKernel& k) {
     j.at("kernel").get_to(k.kernel);
 }
 
+void to_json(json& j, const QuantizationInfo& q) {
+    j = json{{"method", q.method},         {"format", q.format},
+             {"weight_type", q.weight_type}, {"bits", q.bits},
+             {"group_size", q.group_size}, {"strategy", q.strategy},
+             {"symmetric", q.symmetric},   {"activation", q.activation},
+             {"fp16_bytes", q.fp16_bytes}, {"compression_ratio", q.compression_ratio}};
+}
+
+void from_json(const json& j, QuantizationInfo& q) {
+    j.at("method").get_to(q.method);
+    j.at("format").get_to(q.format);
+    j.at("weight_type").get_to(q.weight_type);
+    j.at("bits").get_to(q.bits);
+    j.at("group_size").get_to(q.group_size);
+    j.at("strategy").get_to(q.strategy);
+    j.at("symmetric").get_to(q.symmetric);
+    j.at("activation").get_to(q.activation);
+    j.at("fp16_bytes").get_to(q.fp16_bytes);
+    q.compression_ratio = number_at(j, "compression_ratio");
+}
+
 void to_json(json& j, const ModelSummary& m) {
     j = json{{"path", m.path},
              {"format", m.format},
@@ -123,7 +144,8 @@ void to_json(json& j, const ModelSummary& m) {
              {"num_parameters", m.num_parameters},
              {"weight_bytes", m.weight_bytes},
              {"quantization", m.quantization},
-             {"kernels", m.kernels}};
+             {"kernels", m.kernels},
+             {"quantization_info", m.quantization_info}};
 }
 
 void from_json(const json& j, ModelSummary& m) {
@@ -136,6 +158,8 @@ void from_json(const json& j, ModelSummary& m) {
     j.at("weight_bytes").get_to(m.weight_bytes);
     j.at("quantization").get_to(m.quantization);
     j.at("kernels").get_to(m.kernels);
+    // Reports written before quantization_info existed describe a float model.
+    if (j.contains("quantization_info")) j.at("quantization_info").get_to(m.quantization_info);
 }
 
 void to_json(json& j, const LatencyStats& s) {

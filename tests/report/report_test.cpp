@@ -128,6 +128,7 @@ Report sample_report() {
     q.baseline = false;
     q.model.weight_bytes = 600;
     q.model.quantization = "rtn:bits=4,group_size=32";
+    q.model.quantization_info = {"rtn", "", "int", 4, 32, "group", false, "none", 2000, 3.33};
     q.perplexity = {ppl_result("sliding", 23.0, 1000)};
     PerplexityResult rolling = ppl_result("lm-eval-rolling", 30.0, 900);
     rolling.blocks = {{40.0, 400, 70, 350}, {50.0, 500, 80, 450}};

@@ -49,6 +49,22 @@ struct LayerKernel {
     bool operator==(const LayerKernel&) const = default;
 };
 
+// What a quantized model is and what it saves (method "none" for a float model).
+struct QuantizationInfo {
+    std::string method = "none";    // none | rtn | w8a8 | gptq | awq | compressed-tensors | fp8
+    std::string format;             // checkpoint variant: gptq_v2, gemm, pack-quantized, ...
+    std::string weight_type;        // "int" | "float8_e4m3fn" | "" (none)
+    int bits = 16;
+    std::int64_t group_size = 0;    // -1 per channel, 0 per tensor / not grouped
+    std::string strategy;           // tensor | channel | group | block | ""
+    bool symmetric = true;
+    std::string activation = "none";  // e.g. "int8 dynamic per-token"
+    std::int64_t fp16_bytes = 0;    // the same shapes held in float16
+    double compression_ratio = 1.0; // fp16_bytes / weight_bytes
+
+    bool operator==(const QuantizationInfo&) const = default;
+};
+
 struct ModelSummary {
     std::string path;
     std::string format;         // "safetensors" | "gguf"
@@ -59,6 +75,7 @@ struct ModelSummary {
     std::int64_t weight_bytes = 0;  // bytes really held by the weights
     std::string quantization;   // "none" or a one-line description
     std::vector<LayerKernel> kernels;
+    QuantizationInfo quantization_info;
 
     bool operator==(const ModelSummary&) const = default;
 };
