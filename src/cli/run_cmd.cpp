@@ -2,6 +2,7 @@
 // short summary on stdout.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,34 @@ std::map<std::string, double> baseline_ppl(const report::Report& rep) {
         for (const auto& p : v.perplexity) out[p.protocol] = p.ppl;
     }
     return out;
+}
+
+// Task scores (percent) and decode speed, one line per variant, when the run had them.
+void print_tasks_and_speed(const report::Report& rep) {
+    const bool tasks = std::any_of(rep.variants.begin(), rep.variants.end(),
+                                   [](const report::VariantResult& v) { return !v.tasks.empty(); });
+    if (tasks) {
+        fmt::print("\n{:<24} {:<20} {:<34} {:>8} {:>6}\n", "variant", "task", "metric", "score %", "n");
+        for (const auto& v : rep.variants) {
+            for (const auto& t : v.tasks) {
+                for (const auto& m : t.metrics) {
+                    fmt::print("{:<24} {:<20} {:<34} {:>8.2f} {:>6}\n", v.name, t.name, m.name, 100 * m.value, m.n);
+                }
+            }
+        }
+    }
+    const bool speed = std::any_of(rep.variants.begin(), rep.variants.end(),
+                                   [](const report::VariantResult& v) { return v.throughput.has_value(); });
+    if (speed) {
+        fmt::print("\n{:<24} {:>6} {:>8} {:>12} {:>10}\n", "variant", "batch", "context", "tokens/s", "ms/token");
+        for (const auto& v : rep.variants) {
+            if (!v.throughput) continue;
+            for (const auto& d : v.throughput->decode) {
+                fmt::print("{:<24} {:>6} {:>8} {:>12.1f} {:>10.3f}\n", v.name, d.batch_size, d.context_tokens,
+                           d.tokens_per_s, d.ms_per_token);
+            }
+        }
+    }
 }
 
 void print_summary(const report::Report& rep, const config::RunConfig& c, bool json) {
@@ -65,6 +94,7 @@ void print_summary(const report::Report& rep, const config::RunConfig& c, bool j
                        p.tokens_scored, mib);
         }
     }
+    print_tasks_and_speed(rep);
     fmt::print("report: {}\n", report_path);
 }
 
