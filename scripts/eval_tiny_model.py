@@ -193,7 +193,7 @@ def eval_gsm(model, tok, items):
     k, samples = 0, []
     for it in items:
         ids = tok.encode(f"Question: {it['question']}\nAnswer:", add_special_tokens=False).ids
-        gen = greedy(model, tok, ids, 48, gsm_stop)
+        gen = greedy(model, tok, ids, 64, gsm_stop)
         m = re.search(r"####\s*(-?\d+)", gen)
         gold = it["answer"].split("####")[-1].strip()
         ok = bool(m) and m.group(1) == gold
