@@ -1,86 +1,100 @@
 #!/usr/bin/env python3
 """Agreement of qbench's task scoring with lm-evaluation-harness (PyPI lm-eval 0.4.13, HF backend).
 
-Builds a tiny random Llama with a small byte-level BPE tokenizer (tests/fixtures/tokenizer/
-gpt2_bytelevel.tokenizer.json), writes two small task files — multiple choice (acc, acc_norm)
-and generative (gsm8k-style strict/flexible exact_match) — as lm-eval YAMLs (local JSON data)
-and as qbench YAMLs, runs both on CPU in float32, and compares:
-  - per item and choice, the loglikelihoods: |qbench − lm-eval| <= 1e-4 nats (both float32; the
-    batches differ, so the last bits may);
-  - the final scores: equal.
-Exit 0 when they agree, 1 otherwise; prints a JSON summary.
+Runs lm-eval (`simple_evaluate`, model "hf", CPU, float32, batch size 1) and `qbench run` on the
+same model (default: the demo model models/qbench-tiny) and the same small task files, written
+here from the repository's datasets as lm-eval YAMLs (local JSON data) and as qbench YAMLs:
+  agree_mc       multiple choice (acc, acc_norm), 2-shot drawn by lm-eval's random sampler
+  agree_gen      generative, greedy until "Question:" / "\\n\\n", gsm8k's strict-match and
+                 flexible-extract filters and exact_match options
+  agree_rolling  loglikelihood_rolling (word_perplexity, byte_perplexity, bits_per_byte), which
+                 qbench runs as its lm-eval-rolling perplexity protocol
+and a second pass at a short max_length (agree_mc and agree_rolling again) so that lm-eval's left
+truncation and the rolling windows are exercised too. It compares, per item:
+  - every loglikelihood (MC choices, rolling documents): |qbench - lm-eval| <= --tol nats
+    (default 1e-4; both sides compute in float32 on the CPU but with different kernels and
+    batch shapes, so the last bits of a ~10-100 token sum may differ; 1e-4 is ~1000x the float32
+    rounding of such sums and ~100x below any difference that could flip acc on these tasks,
+    where the closest pair of choices is reported as min_choice_gap);
+  - is_greedy per choice, the generated text and the filtered answers: equal;
+and the final scores: acc / acc_norm / exact_match equal exactly, the perplexities within a
+relative 1e-6 (they are exp of a sum of the per-item loglikelihoods).
+Exit 0 when everything agrees, 1 otherwise, 2 when the Python side is missing (lm_eval not
+importable); prints a JSON summary (also written to --json-out).
 
-    .venv/bin/pip install lm-eval==0.4.13        (see scripts/requirements.txt)
+lm-eval never reaches the HF hub: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE / TRANSFORMERS_OFFLINE are
+set, the data are local JSON files and the datasets cache lives under --work.
+
     .venv/bin/python scripts/lm_eval_agreement.py --qbench build/qbench --work /tmp/agree
 """
 import argparse
 import json
+import math
 import os
-import random
+import shutil
 import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-TOL = 1e-4
 
 
-def make_model(path):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-    tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(ROOT, "tests/fixtures/tokenizer/gpt2_bytelevel.tokenizer.json"),
-                                  bos_token="<|endoftext|>", eos_token="<|endoftext|>")
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, tie_word_embeddings=False)
-    model = LlamaForCausalLM(cfg).to(torch.float32)
-    model.save_pretrained(path, safe_serialization=True)
-    tok.save_pretrained(path)
+def read_jsonl(path, n=None):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                rows.append(json.loads(line))
+            if n is not None and len(rows) == n:
+                break
+    return rows
 
 
-def make_tasks(work):
-    rnd = random.Random(7)
-    words = "red green blue cat dog tree house river stone light dark apple".split()
-    mc, gen = [], []
-    for i in range(24):
-        choices = rnd.sample(words, 4)
-        mc.append({"question": f"Which word is number {i % 4} here: {' '.join(choices)}?", "choices": choices,
-                   "gold": i % 4})
-        a, b = rnd.randint(1, 9), rnd.randint(1, 9)
-        gen.append({"question": f"What is {a} plus {b}?", "answer": f"{a} + {b} = {a + b}\n#### {a + b}"})
+def write_jsonl(path, rows):
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+
+
+def paragraphs(path, n):
+    with open(path) as f:
+        docs = [p.strip() for p in f.read().split("\n\n") if p.strip()]
+    return docs[:n]
+
+
+def make_tasks(work, n_mc, n_gen, n_roll):
     data = os.path.join(work, "data")
     os.makedirs(data, exist_ok=True)
-    for name, rows in (("mc", mc), ("gen", gen)):
-        with open(os.path.join(data, f"{name}.jsonl"), "w") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+    write_jsonl(os.path.join(data, "mc_test.jsonl"), read_jsonl(os.path.join(ROOT, "datasets/tinyworld-mc/test.jsonl"), n_mc))
+    write_jsonl(os.path.join(data, "mc_train.jsonl"), read_jsonl(os.path.join(ROOT, "datasets/tinyworld-mc/train.jsonl")))
+    write_jsonl(os.path.join(data, "gen_test.jsonl"), read_jsonl(os.path.join(ROOT, "datasets/tinyworld-gsm/test.jsonl"), n_gen))
+    write_jsonl(os.path.join(data, "roll_test.jsonl"),
+                [{"text": t} for t in paragraphs(os.path.join(ROOT, "datasets/tinyworld/test.txt"), n_roll)])
+
     lm = os.path.join(work, "lm_eval_tasks")
     os.makedirs(lm, exist_ok=True)
     with open(os.path.join(lm, "agree_mc.yaml"), "w") as f:
         f.write(f"""task: agree_mc
 dataset_path: json
-dataset_kwargs: {{data_files: {{test: {data}/mc.jsonl}}}}
+dataset_kwargs: {{data_files: {{test: {data}/mc_test.jsonl, train: {data}/mc_train.jsonl}}}}
 test_split: test
-fewshot_split: test
+fewshot_split: train
 output_type: multiple_choice
 num_fewshot: 2
-fewshot_config: {{sampler: first_n}}
 doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_target: gold
+doc_to_target: answer
 doc_to_choice: "{{{{choices}}}}"
 metric_list: [{{metric: acc}}, {{metric: acc_norm}}]
 """)
     with open(os.path.join(lm, "agree_gen.yaml"), "w") as f:
         f.write(f"""task: agree_gen
 dataset_path: json
-dataset_kwargs: {{data_files: {{test: {data}/gen.jsonl}}}}
+dataset_kwargs: {{data_files: {{test: {data}/gen_test.jsonl}}}}
 test_split: test
-fewshot_split: test
 output_type: generate_until
-num_fewshot: 3
+num_fewshot: 0
 doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
 doc_to_target: "{{{{answer}}}}"
-generation_kwargs: {{until: ["Question:"], do_sample: false, temperature: 0.0, max_gen_toks: 24}}
+generation_kwargs: {{until: ["Question:", "\\n\\n"], do_sample: false, temperature: 0.0, max_gen_toks: 48}}
 filter_list:
   - name: strict-match
     filter: [{{function: regex, regex_pattern: "#### (\\\\-?[0-9\\\\.\\\\,]+)"}}, {{function: take_first}}]
@@ -94,28 +108,39 @@ metric_list:
     ignore_punctuation: false
     regexes_to_ignore: [",", "\\\\$", "(?s).*#### ", "\\\\.$"]
 """)
+    with open(os.path.join(lm, "agree_rolling.yaml"), "w") as f:
+        f.write(f"""task: agree_rolling
+dataset_path: json
+dataset_kwargs: {{data_files: {{test: {data}/roll_test.jsonl}}}}
+test_split: test
+output_type: loglikelihood_rolling
+doc_to_text: ""
+doc_to_target: "{{{{text}}}}"
+metric_list: [{{metric: word_perplexity}}, {{metric: byte_perplexity}}, {{metric: bits_per_byte}}]
+""")
+
     qb = os.path.join(work, "qbench_tasks")
     os.makedirs(qb, exist_ok=True)
     with open(os.path.join(qb, "agree_mc.yaml"), "w") as f:
         f.write(f"""name: agree_mc
 output_type: multiple_choice
-data: {data}/mc.jsonl
+data: {data}/mc_test.jsonl
+fewshot_data: {data}/mc_train.jsonl
 num_fewshot: 2
-fewshot_sampler: first_n
+fewshot_sampler: random
 doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_target: "{{{{gold}}}}"
+doc_to_target: "{{{{answer}}}}"
 doc_to_choice: "{{{{choices}}}}"
 metrics: [{{name: acc}}, {{name: acc_norm}}]
 """)
     with open(os.path.join(qb, "agree_gen.yaml"), "w") as f:
         f.write(f"""name: agree_gen
 output_type: generate_until
-data: {data}/gen.jsonl
-num_fewshot: 3
-fewshot_sampler: random
+data: {data}/gen_test.jsonl
+num_fewshot: 0
 doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
 doc_to_target: "{{{{answer}}}}"
-generation: {{until: ["Question:"], max_gen_toks: 24}}
+generation: {{until: ["Question:", "\\n\\n"], max_gen_toks: 48}}
 filters:
   - name: strict-match
     steps: [{{function: regex, pattern: "#### (\\\\-?[0-9\\\\.\\\\,]+)"}}, {{function: take_first}}]
@@ -124,76 +149,193 @@ filters:
 metrics:
   - name: exact_match
     ignore_case: true
+    ignore_punctuation: false
     regexes_to_ignore: [",", "\\\\$", "(?s).*#### ", "\\\\.$"]
 """)
-    return lm, qb
+    return lm, qb, os.path.join(data, "roll_test.jsonl")
 
 
-def run_lm_eval(model, lm_tasks):
+def run_lm_eval(model, lm_tasks, tasks, max_length):
     import lm_eval
     from lm_eval.tasks import TaskManager
-    res = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", tasks=["agree_mc", "agree_gen"],
-                                  task_manager=TaskManager(include_path=lm_tasks), batch_size=1, device="cpu",
-                                  log_samples=True, bootstrap_iters=0)
-    return res
+    args = f"pretrained={model},dtype=float32"
+    if max_length:
+        args += f",max_length={max_length}"
+    return lm_eval.simple_evaluate(model="hf", model_args=args, tasks=tasks, task_manager=TaskManager(include_path=lm_tasks),
+                                   batch_size=1, device="cpu", log_samples=True, bootstrap_iters=0)
 
 
-def run_qbench(binary, model, qb_tasks, work):
-    cfg = os.path.join(work, "agree.yaml")
+def run_qbench(binary, model, qb_tasks, roll_data, tasks, max_length, batch_size, out):
+    cfg = out + ".yaml"
     with open(cfg, "w") as f:
         f.write(f"""name: agree
+device: cpu
 dtype: float32
-variants: [{{name: base, model: {model}}}]
-tasks: {{names: [agree_mc, agree_gen], task_dirs: [{qb_tasks}], batch_size: 4}}
+seed: 1234
+variants: [{{name: base, model: {model}, baseline: true}}]
+perplexity: {{data: {roll_data}, protocols: [lm-eval-rolling], max_length: {max_length}, batch_size: {batch_size}}}
+tasks: {{names: {json.dumps(tasks)}, task_dirs: [{qb_tasks}], batch_size: {batch_size}, max_length: {max_length}}}
 """)
-    out = os.path.join(work, "qbench_out")
-    subprocess.run([binary, "run", cfg, "--out", out], check=True)
+    subprocess.run([binary, "run", cfg, "--out", out], check=True, stdout=subprocess.DEVNULL)
     samples = {}
-    for t in ("agree_mc", "agree_gen"):
-        with open(os.path.join(out, "samples", "base", f"{t}.jsonl")) as f:
-            samples[t] = [json.loads(l) for l in f]
+    for t in tasks:
+        samples[t] = read_jsonl(os.path.join(out, "samples", "base", f"{t}.jsonl"))
     with open(os.path.join(out, "report.json")) as f:
         rep = json.load(f)
     return rep, samples
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--qbench", default=os.path.join(ROOT, "build", "qbench"))
-    p.add_argument("--work", default="/tmp/qbench-lm-eval-agreement")
-    a = p.parse_args()
-    os.makedirs(a.work, exist_ok=True)
-    model = os.path.join(a.work, "model")
-    make_model(model)
-    lm_tasks, qb_tasks = make_tasks(a.work)
-    ref = run_lm_eval(model, lm_tasks)
-    rep, samples = run_qbench(a.qbench, model, qb_tasks, a.work)
+def context_of(sample):
+    """The context of a sample's first request (a list of argument tuples in memory, a dict of
+    gen_args_i in the logged JSONL)."""
+    args = sample["arguments"]
+    if isinstance(args, dict):
+        return args["gen_args_0"]["arg_0"]
+    return args[0][0]
 
-    max_diff, n_ll = 0.0, 0
-    ref_mc = sorted(ref["samples"]["agree_mc"], key=lambda s: s["doc_id"])
-    for r, q in zip(ref_mc, samples["agree_mc"]):
-        for resp, ll in zip(r["resps"], q["loglikelihoods"]):
-            max_diff = max(max_diff, abs(float(resp[0][0]) - ll))
-            n_ll += 1
-    scores = {}
+
+def compare(ref, rep, samples, roll_docs, tol, label):
+    """Returns the per-pass summary and a list of disagreements."""
+    bad = []
+    diffs = {"mc": 0.0, "rolling": 0.0}
+    counts = {"mc": 0, "rolling": 0, "gen": 0}
+    min_gap = math.inf
+    if "agree_mc" in ref["samples"]:
+        ref_mc = sorted(ref["samples"]["agree_mc"], key=lambda s: s["doc_id"])
+        if len(ref_mc) != len(samples["agree_mc"]):
+            bad.append(f"{label} agree_mc: {len(ref_mc)} lm-eval items vs {len(samples['agree_mc'])} qbench items")
+        for r, q in zip(ref_mc, samples["agree_mc"]):
+            if context_of(r) != q["prompt"]:
+                bad.append(f"{label} agree_mc doc {r['doc_id']}: prompts differ")
+            lls = [float(resp[0][0]) for resp in r["resps"]]
+            greedy = [resp[0][1] in (True, "True") for resp in r["resps"]]
+            srt = sorted(lls)
+            if len(srt) > 1:
+                min_gap = min(min_gap, srt[-1] - srt[-2])
+            for c, (ll, g, qll, qg) in enumerate(zip(lls, greedy, q["loglikelihoods"], q["is_greedy"])):
+                d = abs(ll - qll)
+                diffs["mc"] = max(diffs["mc"], d)
+                counts["mc"] += 1
+                if d > tol:
+                    bad.append(f"{label} agree_mc doc {r['doc_id']} choice {c}: lm-eval {ll!r} qbench {qll!r}")
+                if g != qg:
+                    bad.append(f"{label} agree_mc doc {r['doc_id']} choice {c}: is_greedy lm-eval {g} qbench {qg}")
+    if "agree_gen" in ref["samples"]:
+        by_filter = {}
+        for s in ref["samples"]["agree_gen"]:
+            by_filter.setdefault(s["doc_id"], {})[s["filter"]] = s
+        for q in samples["agree_gen"]:
+            r = by_filter.get(q["doc_id"], {})
+            any_r = next(iter(r.values()), None)
+            if any_r is None:
+                bad.append(f"{label} agree_gen doc {q['doc_id']}: missing on the lm-eval side")
+                continue
+            counts["gen"] += 1
+            if context_of(any_r) != q["prompt"]:
+                bad.append(f"{label} agree_gen doc {q['doc_id']}: prompts differ")
+            if any_r["resps"][0][0] != q["responses"][0]:
+                bad.append(f"{label} agree_gen doc {q['doc_id']}: generations differ: lm-eval {any_r['resps'][0][0]!r} "
+                           f"qbench {q['responses'][0]!r}")
+            for name, s in r.items():
+                if s["filtered_resps"][0] != q["filtered"].get(name):
+                    bad.append(f"{label} agree_gen doc {q['doc_id']} {name}: lm-eval {s['filtered_resps'][0]!r} "
+                               f"qbench {q['filtered'].get(name)!r}")
+    if "agree_rolling" in ref["samples"]:
+        ref_roll = sorted(ref["samples"]["agree_rolling"], key=lambda s: s["doc_id"])
+        blocks = next(p for p in rep["variants"][0]["perplexity"] if p["protocol"] == "lm-eval-rolling")["blocks"]
+        if len(ref_roll) != len(blocks) or len(blocks) != roll_docs:
+            bad.append(f"{label} agree_rolling: {len(ref_roll)} lm-eval documents vs {len(blocks)} qbench blocks")
+        for r, b in zip(ref_roll, blocks):
+            ll = float(r["resps"][0][0])
+            d = abs(ll - (-b["nll_sum"]))
+            diffs["rolling"] = max(diffs["rolling"], d)
+            counts["rolling"] += 1
+            if d > tol:
+                bad.append(f"{label} agree_rolling doc {r['doc_id']}: lm-eval {ll!r} qbench {-b['nll_sum']!r}")
+
+    # Final scores.
     variant = rep["variants"][0]
+    q_scores = {}
     for t in variant["tasks"]:
         for m in t["metrics"]:
-            scores[(t["name"], m["name"])] = m["value"]
-    mismatches = []
+            q_scores[(t["name"], m["name"])] = m["value"]
+    for p in variant["perplexity"]:
+        if p["protocol"] == "lm-eval-rolling":
+            for k in ("word_perplexity", "byte_perplexity", "bits_per_byte"):
+                q_scores[("agree_rolling", k)] = p[k]
+    scores = {}
     for task, res in ref["results"].items():
         for key, value in res.items():
-            if "stderr" in key or not isinstance(value, float):
+            if "stderr" in key or "," not in key or not isinstance(value, (int, float)):
                 continue
             metric, filt = key.split(",")
             qkey = metric if filt == "none" else f"{metric},{filt}"
-            if abs(scores.get((task, qkey), float("nan")) - value) > 1e-12:
-                mismatches.append({"task": task, "metric": qkey, "lm_eval": value, "qbench": scores.get((task, qkey))})
-    summary = {"loglikelihoods_compared": n_ll, "max_abs_diff_nats": max_diff, "tolerance_nats": TOL,
-               "score_mismatches": mismatches,
-               "scores": {f"{k[0]}/{k[1]}": v for k, v in scores.items()}}
-    print(json.dumps(summary, indent=2))
-    return 0 if max_diff <= TOL and not mismatches else 1
+            qv = q_scores.get((task, qkey))
+            scores[f"{task}/{qkey}"] = {"lm_eval": value, "qbench": qv}
+            if qv is None:
+                bad.append(f"{label} {task} {qkey}: qbench has no such score")
+            elif task == "agree_rolling":
+                if abs(qv - value) > 1e-6 * abs(value):
+                    bad.append(f"{label} {task} {qkey}: lm-eval {value!r} qbench {qv!r}")
+            elif qv != value:
+                bad.append(f"{label} {task} {qkey}: lm-eval {value!r} qbench {qv!r}")
+    return {"max_abs_ll_diff_nats": diffs, "compared": counts,
+            "min_choice_gap_nats": None if math.isinf(min_gap) else min_gap, "scores": scores}, bad
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--qbench", default=os.path.join(ROOT, "build", "qbench"))
+    p.add_argument("--model", default=os.path.join(ROOT, "models", "qbench-tiny"))
+    p.add_argument("--work", default="/tmp/qbench-lm-eval-agreement")
+    p.add_argument("--mc", type=int, default=40, help="multiple-choice items")
+    p.add_argument("--gen", type=int, default=12, help="generative items")
+    p.add_argument("--rolling", type=int, default=12, help="rolling-loglikelihood documents")
+    p.add_argument("--short-length", type=int, default=40, help="max_length of the truncation pass (0: skip it)")
+    p.add_argument("--batch-size", type=int, default=4, help="qbench's batch size (lm-eval runs at 1)")
+    p.add_argument("--tol", type=float, default=1e-4, help="per-item loglikelihood tolerance, nats")
+    p.add_argument("--json-out", default="")
+    a = p.parse_args()
+
+    os.makedirs(a.work, exist_ok=True)
+    for k, v in {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                 "HF_HOME": os.path.join(a.work, "hf_home"), "HF_DATASETS_CACHE": os.path.join(a.work, "hf_datasets"),
+                 "TOKENIZERS_PARALLELISM": "false", "HF_ALLOW_CODE_EVAL": "0"}.items():
+        os.environ[k] = v
+    try:
+        import lm_eval  # noqa: F401
+    except ImportError as e:
+        print(f"lm_eval_agreement: lm_eval is not importable ({e}); install scripts/requirements.txt", file=sys.stderr)
+        return 2
+    import logging
+    logging.getLogger("lm-eval").setLevel(logging.WARNING)
+    logging.getLogger("lm_eval").setLevel(logging.WARNING)
+
+    model = os.path.abspath(a.model)
+    with open(os.path.join(model, "config.json")) as f:
+        full_length = json.load(f)["max_position_embeddings"]
+    lm_tasks, qb_tasks, roll_data = make_tasks(a.work, a.mc, a.gen, a.rolling)
+    passes = [("full", 0, full_length, ["agree_mc", "agree_gen", "agree_rolling"])]
+    if a.short_length:
+        passes.append(("short", a.short_length, a.short_length, ["agree_mc", "agree_rolling"]))
+    summary, bad = {"model": model, "tolerance_nats": a.tol, "qbench_batch_size": a.batch_size, "passes": {}}, []
+    for label, lm_len, q_len, tasks in passes:
+        ref = run_lm_eval(model, lm_tasks, tasks, lm_len)
+        out = os.path.join(a.work, f"qbench_{label}")
+        shutil.rmtree(out, ignore_errors=True)
+        rep, samples = run_qbench(a.qbench, model, qb_tasks, roll_data, [t for t in tasks if t != "agree_rolling"], q_len,
+                                  a.batch_size, out)
+        s, b = compare(ref, rep, samples, a.rolling, a.tol, label)
+        s["max_length"] = q_len
+        summary["passes"][label] = s
+        bad += b
+    summary["disagreements"] = bad
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            f.write(text + "\n")
+    return 0 if not bad else 1
 
 
 if __name__ == "__main__":

@@ -182,7 +182,8 @@ const Schema<TasksConfig>& TasksConfig::schema() {
             .default_value(-1)
             .at_least(-1);
         s.option("limit", &TasksConfig::limit, "first N items per task, 0 = all").default_value(0).at_least(0);
-        s.option("batch_size", &TasksConfig::batch_size, "loglikelihood rows per forward pass")
+        s.option("batch_size", &TasksConfig::batch_size,
+                 "loglikelihood rows per forward pass; prompts per left-padded greedy generation batch")
             .default_value(1)
             .at_least(1);
         s.option("max_length", &TasksConfig::max_length, "context tokens, 0 = the model's maximum")

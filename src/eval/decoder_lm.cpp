@@ -6,6 +6,7 @@
 #include <map>
 
 #include "qbench/model/decoder.hpp"
+#include "qbench/model/generate.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/util/error.hpp"
@@ -170,24 +171,18 @@ std::int64_t pick_token(torch::Tensor logits, const GenerationOptions& o, torch:
 
 }  // namespace
 
-std::string DecoderLM::generate_one(const TokenIds& prompt_in, const GenerationOptions& o, std::uint64_t seed) {
-    const std::int64_t max_ctx = std::max<std::int64_t>(1, options_.max_length - o.max_gen_toks);
-    TokenIds prompt = prompt_in;
-    if (static_cast<std::int64_t>(prompt.size()) > max_ctx)
-        prompt.erase(prompt.begin(), prompt.end() - max_ctx);
-    if (prompt.empty()) prompt.push_back(prefix_token_);
+std::string DecoderLM::generate_one(const TokenIds& prompt, const GenerationOptions& o, std::uint64_t seed) {
     auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed);
     auto cache = model_->make_cache(1, static_cast<std::int64_t>(prompt.size()) + o.max_gen_toks);
     auto ids = torch::tensor(std::vector<std::int64_t>(prompt.begin(), prompt.end()), torch::kInt64).unsqueeze(0);
     auto hidden = model_->forward_hidden(ids.to(model_->device()), &cache);
     TokenIds generated;
-    std::string text;
     for (std::int64_t step = 0; step < o.max_gen_toks; ++step) {
         auto logits = model_->logits(hidden[0][hidden.size(1) - 1]).to(torch::kCPU);
         const auto next = static_cast<std::int32_t>(pick_token(logits, o, gen));
         if (eos_ && next == *eos_) break;
         generated.push_back(next);
-        text = tok_->decode(generated, true);
+        const std::string text = tok_->decode(generated, true);
         if (std::any_of(o.until.begin(), o.until.end(),
                         [&](const std::string& s) { return !s.empty() && text.find(s) != std::string::npos; }))
             break;
@@ -195,6 +190,19 @@ std::string DecoderLM::generate_one(const TokenIds& prompt_in, const GenerationO
         auto step_ids = torch::full({1, 1}, static_cast<std::int64_t>(next), torch::kInt64);
         hidden = model_->forward_hidden(step_ids.to(model_->device()), &cache);
     }
+    return finish_text(generated, o);
+}
+
+TokenIds DecoderLM::generation_prompt(const std::string& prompt, const GenerationOptions& o) const {
+    const std::int64_t max_ctx = std::max<std::int64_t>(1, options_.max_length - o.max_gen_toks);
+    TokenIds ids = tok_->encode(prompt, options_.add_special_tokens);
+    if (static_cast<std::int64_t>(ids.size()) > max_ctx) ids.erase(ids.begin(), ids.end() - max_ctx);
+    if (ids.empty()) ids.push_back(prefix_token_);
+    return ids;
+}
+
+std::string DecoderLM::finish_text(const TokenIds& generated, const GenerationOptions& o) const {
+    std::string text = tok_->decode(generated, true);
     for (const auto& s : o.until) {
         if (s.empty()) continue;
         if (auto at = text.find(s); at != std::string::npos) text.resize(at);
@@ -203,13 +211,49 @@ std::string DecoderLM::generate_one(const TokenIds& prompt_in, const GenerationO
 }
 
 std::vector<std::string> DecoderLM::generate(const std::vector<std::string>& prompts, const GenerationOptions& o) {
-    std::vector<std::string> out;
-    out.reserve(prompts.size());
+    std::vector<std::string> out(prompts.size());
     torch::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < prompts.size(); ++i) {
-        const TokenIds ids = tok_->encode(prompts[i], options_.add_special_tokens);
-        out.push_back(model::guard_torch("generate", [&] { return generate_one(ids, o, o.seed + i); }));
+    std::vector<TokenIds> ids(prompts.size());
+    for (std::size_t i = 0; i < prompts.size(); ++i) ids[i] = generation_prompt(prompts[i], o);
+    const auto batch = static_cast<std::size_t>(options_.gen_batch_size > 0 ? options_.gen_batch_size : options_.batch_size);
+    if (o.max_gen_toks <= 0) return out;
+    if (o.temperature > 0.0 || batch <= 1) {
+        // Sampling draws from a generator seeded per item (seed + index), so each prompt runs
+        // alone; greedy decoding with a batch size of 1 takes the same path.
+        for (std::size_t i = 0; i < prompts.size(); ++i)
+            out[i] = model::guard_torch("generate", [&] { return generate_one(ids[i], o, o.seed + i); });
+        return out;
     }
+    // Greedy: longest prompts first (lm-eval's order), left-padded batches of the generation API.
+    // Each row gets the tokens it would get alone (model/generate.hpp).
+    std::vector<std::size_t> order(prompts.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return ids[a].size() > ids[b].size(); });
+    model::GenerateOptions g;
+    g.max_new_tokens = o.max_gen_toks;
+    if (eos_) g.stop_token_ids = {*eos_};
+    g.pad_token_id = prefix_token_;
+    std::vector<std::string> until;
+    for (const auto& s : o.until)
+        if (!s.empty()) until.push_back(s);
+    if (!until.empty()) {
+        g.stop = model::stop_on_strings(
+            [this](const model::TokenIds& t) { return tok_->decode(TokenIds(t.begin(), t.end()), true); }, until);
+    }
+    model::guard_torch("generate", [&] {
+        for (std::size_t start = 0; start < order.size(); start += batch) {
+            const std::size_t end = std::min(order.size(), start + batch);
+            std::vector<model::TokenIds> chunk;
+            for (std::size_t k = start; k < end; ++k) chunk.emplace_back(ids[order[k]].begin(), ids[order[k]].end());
+            const auto result = model::generate(*model_, chunk, g);
+            for (std::size_t k = start; k < end; ++k) {
+                const auto& row = result.rows[k - start];
+                TokenIds generated(row.tokens.begin(), row.tokens.end());
+                if (row.finish_reason == "stop_token" && !generated.empty()) generated.pop_back();
+                out[order[k]] = finish_text(generated, o);
+            }
+        }
+    });
     return out;
 }
 

@@ -49,7 +49,8 @@ void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) 
     out << "Paired on the same items. delta = variant − baseline (points); 95% CI: Tango score interval "
            "(0/1 metrics) or paired t; p: McNemar mid-p or paired t; significant: Holm-adjusted p <= 0.05 "
            "over the variant's task metrics; flips b/c: right→wrong / wrong→right; MDE: the smallest "
-           "difference detectable at this n with 80% power.\n\n";
+           "difference detectable at this n with 80% power (with no flips, b = c = 0, McNemar's floor: the "
+           "smallest difference detectable at this n even if every flip went one way).\n\n";
     out << "| variant | task | metric | baseline | variant | delta | 95% CI | significant | p | p (Holm) | "
            "flips b/c | MDE | n |\n";
     out << "|---|---|---|--:|--:|--:|---|---|--:|--:|--:|--:|--:|\n";

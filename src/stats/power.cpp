@@ -60,6 +60,27 @@ double required_n_paired(double p10, double p01, double confidence, double power
     return root * root / (delta * delta);
 }
 
+double mde_paired_floor(std::int64_t n, double confidence, double power) {
+    check_n(n);
+    const double za = z_critical(confidence);
+    const double zb = z_power(power);
+    const double sqrt_n = std::sqrt(static_cast<double>(n));
+    if (sqrt_n <= za) {
+        return std::numeric_limits<double>::infinity();
+    }
+    // With u = sqrt(delta): u sqrt(n) = z_a + z_b sqrt(1 - u^2); the left side increases and the
+    // right side decreases in u, so the root in (0, 1] is unique (u = 1 satisfies >= since
+    // sqrt(n) > z_a).
+    double lo = 0.0;
+    double hi = 1.0;
+    for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (mid * sqrt_n - za - zb * std::sqrt(1.0 - mid * mid) < 0.0 ? lo : hi) = mid;
+    }
+    const double u = 0.5 * (lo + hi);
+    return u * u;
+}
+
 double mde_paired(std::int64_t n, double psi, double confidence, double power) {
     check_n(n);
     check_probability("the discordance psi", psi);
@@ -67,7 +88,7 @@ double mde_paired(std::int64_t n, double psi, double confidence, double power) {
     const double zb = z_power(power);
     const double sqrt_n = std::sqrt(static_cast<double>(n));
     if (psi == 0.0) {
-        return 0.0;
+        return mde_paired_floor(n, confidence, power);
     }
     if (sqrt_n <= za) {
         return std::numeric_limits<double>::infinity();

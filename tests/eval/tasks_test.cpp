@@ -1,6 +1,6 @@
 // Task machinery: definitions, prompts and few-shot sampling as lm-eval builds them, filters and
-// metrics, loglikelihood scoring on a fixture model (batch-size invariance, shared prefixes,
-// left truncation), and whole tasks on a scripted model.
+// metrics, loglikelihood scoring and greedy generation on a fixture model (batch-size invariance,
+// shared prefixes, left truncation), and whole tasks on a scripted model and on the demo model.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "qbench/eval/model_env.hpp"
 #include "qbench/eval/tasks/decoder_lm.hpp"
 #include "qbench/eval/tasks/evaluate.hpp"
 #include "qbench/eval/tasks/scoring.hpp"
@@ -281,6 +282,65 @@ TEST(DecoderLM, LeftTruncatesToMaxLengthPlusOne) {
     const auto r = lm.loglikelihood({{long_ctx, "bc"}, {std::string(15, 'a'), "bc"}});
     // Both read the last 16 tokens "aaaa...ab" before 'c' ... the 16-token window is the same.
     EXPECT_NEAR(r[0].logprob, r[1].logprob, 1e-5);
+}
+
+// Greedy generation runs in left-padded batches of model::generate; every prompt must get the
+// text it gets alone (batch 1 takes the one-prompt path with its own cache), whatever the
+// padding in front of it. Random fixture weights: the texts are noise but deterministic.
+TEST(DecoderLM, GreedyGenerationIsIdenticalForBatchSizes1AndN) {
+    const auto model = fixture_model();
+    const CharTokenizer tok;
+    const std::vector<std::string> prompts{"Q: 2+2?\nA:", "Question: what is the capital of France?\nAnswer:", "x",
+                                           "Q: a much longer prompt than the others, padded least\nA:", "hi there",
+                                           "Q: 7*6?\nA:"};
+    GenerationOptions o;
+    o.max_gen_toks = 12;
+    o.until = {"e", "\n"};  // stop strings that random weights hit now and then
+    DecoderLM one(*model, tok, {1, 0, true});
+    DecoderLM three(*model, tok, {1, 0, true, 3});
+    DecoderLM all(*model, tok, {8, 0, true});
+    const auto a = one.generate(prompts, o);
+    const auto b = three.generate(prompts, o);
+    const auto c = all.generate(prompts, o);
+    ASSERT_EQ(a.size(), prompts.size());
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a, c);
+    bool any_text = false;
+    for (const auto& t : a) any_text = any_text || !t.empty();
+    EXPECT_TRUE(any_text);
+    // Without stop strings every row runs max_gen_toks tokens (12 characters) in both paths.
+    o.until.clear();
+    const auto full_one = one.generate(prompts, o);
+    EXPECT_EQ(full_one, all.generate(prompts, o));
+}
+
+// The same on a real generative task: the demo model on tinyworld_gsm (gsm8k's filters and
+// exact_match), items scored with batch size 1 and 8 give identical records.
+TEST(EvaluateTask, GenerativeTaskRecordsAreIdenticalForBatchSizes1AndN) {
+    const fs::path model_dir = qbench::testing::source_dir() / "models" / "qbench-tiny";
+    if (!fs::is_directory(model_dir)) GTEST_SKIP() << model_dir << " is absent";
+    const ModelEnv env = load_model_env({model_dir, "cpu", "float32"});
+    ASSERT_TRUE(env.tokenizer);
+    const Task task = load_task(qbench::testing::source_dir() / "tasks" / "tinyworld_gsm.yaml");
+    const auto run = [&](std::int64_t batch) {
+        DecoderLM lm(*env.decoder, *env.tokenizer, {batch, 0, true});
+        std::vector<json> records;
+        TaskRunOptions o;
+        o.limit = 12;
+        o.on_item = [&](const ItemRecord& r) { records.push_back(r.to_json()); };
+        const auto result = evaluate_task(task, lm, o);
+        return std::make_pair(result.item_scores, records);
+    };
+    const auto [scores1, records1] = run(1);
+    const auto [scores8, records8] = run(8);
+    ASSERT_EQ(records1.size(), 12u);
+    EXPECT_EQ(scores1, scores8);
+    ASSERT_EQ(records8.size(), records1.size());
+    for (std::size_t i = 0; i < records1.size(); ++i) EXPECT_EQ(records1[i], records8[i]) << i;
+    // The trained model answers most of these: the comparison is not between empty strings.
+    double right = 0;
+    for (double v : scores1.at("exact_match,strict-match")) right += v;
+    EXPECT_GT(right, 0.0);
 }
 
 // ---- whole tasks on a scripted model ------------------------------------------------------------

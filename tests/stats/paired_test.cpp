@@ -1,4 +1,5 @@
 #include "qbench/stats/paired.hpp"
+#include "qbench/stats/power.hpp"
 
 #include <gtest/gtest.h>
 
@@ -145,7 +146,14 @@ TEST(Paired, NoDiscordantPairs) {
     EXPECT_EQ(r.wald_ci.upper, 0.0);
     EXPECT_LT(r.ci.lower, 0.0);
     EXPECT_GT(r.ci.upper, 0.0);
-    EXPECT_EQ(r.mde, 0.0);
+    // No discordant pairs: the MDE is the floor of McNemar's test at this n (0.939 at n = 5,
+    // hand-computed by bisection), never 0.
+    EXPECT_EQ(r.mde, mde_paired_floor(5));
+    EXPECT_NEAR(r.mde, 0.939362, 1e-6);
+    const PairedComparison big = paired_binary_counts(400, 0, 0, 0.95);
+    EXPECT_NEAR(big.mde, mde_paired_floor(400), 1e-15);
+    EXPECT_GT(big.mde, 0.015);  // about 7.85 / 400 = 0.0196
+    EXPECT_LT(big.mde, 0.025);
 }
 
 TEST(Paired, RejectsBadInput) {

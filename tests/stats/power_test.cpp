@@ -42,7 +42,8 @@ TEST(Power, PairedMdeInvertsConnor) {
 }
 
 TEST(Power, PairedMdeEdgeCases) {
-    EXPECT_EQ(mde_paired(100, 0.0), 0.0);
+    // No flips: the floor (every flip one way), not 0.
+    EXPECT_EQ(mde_paired(100, 0.0), mde_paired_floor(100));
     EXPECT_TRUE(std::isinf(mde_paired(3, 0.5)));  // sqrt(3) < z_0.975
     EXPECT_THROW(mde_paired(0, 0.1), Error);
     EXPECT_THROW(mde_paired(10, 1.5), Error);
@@ -67,6 +68,26 @@ TEST(Power, RejectsBadInput) {
     EXPECT_THROW(required_n_unpaired(0.5, 0.5), Error);
     EXPECT_THROW(mde_mean(0.1, 100, 0.95, 1.0), Error);
     EXPECT_THROW(mde_unpaired(0.5, 0), Error);
+}
+
+// The floor solves delta sqrt(n) = z_a sqrt(delta) + z_b sqrt(delta - delta^2). Hand-computed
+// with z_0.975 = 1.959964, z_0.8 = 0.841621: n = 100 -> u = sqrt(delta) solves
+// 10 u = 1.959964 + 0.841621 sqrt(1 - u^2), delta = u^2 = 0.0766561 (Python bisection; n = 400:
+// 0.0195068).
+TEST(Power, PairedMdeFloor) {
+    EXPECT_NEAR(mde_paired_floor(100), 0.0766561, 1e-6);
+    EXPECT_NEAR(mde_paired_floor(400), 0.0195068, 1e-6);
+    for (std::int64_t n : {10, 100, 1000, 100000}) {
+        const double d = mde_paired_floor(n);
+        // It is Connor's root at psi = delta: the required n at (p10 = delta, p01 = 0) is n.
+        EXPECT_NEAR(required_n_paired(d, 0.0), static_cast<double>(n), 1e-6 * static_cast<double>(n)) << n;
+        // Below every Connor MDE at an observed discordance psi >= d (and about 7.85 / n for large n).
+        EXPECT_LT(d, mde_paired(n, std::min(1.0, 2.0 * d)));
+        if (n >= 1000) EXPECT_NEAR(d * static_cast<double>(n), 7.849, 0.15) << n;
+    }
+    EXPECT_LT(mde_paired_floor(1000), mde_paired_floor(100));
+    EXPECT_TRUE(std::isinf(mde_paired_floor(3)));  // sqrt(3) < z_0.975
+    EXPECT_THROW(mde_paired_floor(0), Error);
 }
 
 }  // namespace qbench::stats

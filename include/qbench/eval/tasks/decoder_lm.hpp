@@ -13,6 +13,8 @@
 //  - generation: the prompt is left-truncated to max_length - max_gen_toks tokens, decoding is
 //    greedy (or seeded temperature / top-k / top-p sampling), stops at EOS, at max_gen_toks or
 //    once a stop string appears, and the text is cut at the first occurrence of each stop string.
+//    Greedy prompts run longest first in left-padded batches of gen_batch_size through
+//    model::generate (each row gets the tokens it would get alone); sampled ones one at a time.
 #pragma once
 
 #include <cstdint>
@@ -35,11 +37,14 @@ namespace qbench::eval::tasks {
 using TokenIds = std::vector<std::int32_t>;
 
 struct DecoderLMOptions {
-    std::int64_t batch_size = 1;   // rows per forward pass
+    std::int64_t batch_size = 1;   // loglikelihood rows per forward pass
     std::int64_t max_length = 0;   // 0: the model's max_position_embeddings
     // encode(text, add_special): lm-eval 0.4.13's HF backend leaves add_special_tokens to the
     // tokenizer's default (a Llama tokenizer adds BOS) unless add_bos_token is given.
     bool add_special_tokens = true;
+    // Greedy generation: prompts per left-padded batch of model::generate (0: batch_size).
+    // Sampled generation (temperature > 0) runs one prompt at a time (seed + item index).
+    std::int64_t gen_batch_size = 0;
 };
 
 // The (context, continuation) token split of lm-eval's _encode_pair / loglikelihood.
@@ -59,6 +64,11 @@ public:
     std::int64_t rows_run() const { return rows_run_; }
 
 private:
+    // The prompt's tokens, left-truncated to max_length - max_gen_toks (never empty).
+    TokenIds generation_prompt(const std::string& prompt, const GenerationOptions& options) const;
+    // Decoded without special tokens, cut at the first occurrence of each stop string.
+    std::string finish_text(const TokenIds& generated, const GenerationOptions& options) const;
+    // One prompt with its own KV cache and sampler (seeded `seed`).
     std::string generate_one(const TokenIds& prompt, const GenerationOptions& options, std::uint64_t seed);
 
     const model::Decoder* model_;
