@@ -181,7 +181,8 @@ TEST(Gemma3Real, ConfigFromMetadata) {
     ModelRequest request;
     request.path = r->model;
     request.dtype = "float32";
-    const auto& c = load_model_env(request).decoder->config();
+    const auto env = load_model_env(request);
+    const auto& c = env.decoder->config();
     EXPECT_EQ(c.architecture, "Gemma3ForCausalLM");
     EXPECT_EQ(c.num_layers, 18);
     EXPECT_EQ(c.head_dim, 256);
