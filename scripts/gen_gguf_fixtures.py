@@ -13,6 +13,10 @@ gguf-py) and the reference numbers with gguf-py and transformers, never with qbe
                                      Q5_1 where rows allow, F16 elsewhere
   <model>.mixed.reference.safetensors  logits of the transformers model with the weights that
                                      gguf-py dequantizes from that GGUF
+  gemma3.q8.gguf                     a tiny random Gemma 3 converted as Gemma3Model does (norms
+                                     + 1, no permutation, Q8_0 matrices) with a Gemma-shaped
+                                     vocabulary; gemma3.q8.reference.safetensors: transformers'
+                                     GGUF-loading logits; gemma3.q8.expected.json: its tokenizer ids
   tok_<name>.gguf                    tokenizer-only files (gpt2 byte-level with two pre-tokenizers,
                                      llama sentencepiece), and tok_<name>.expected.json: the ids of
                                      the tokenizer corpus from transformers' GGUF tokenizer
@@ -20,7 +24,7 @@ gguf-py) and the reference numbers with gguf-py and transformers, never with qbe
 Quantizers exist in gguf-py only for the legacy types; the K-quant tensors are random blocks with
 finite fp16 scales, which is enough to test decoding. Run from the repo root:
 
-    .venv/bin/python scripts/gen_gguf_fixtures.py
+    .venv/bin/python scripts/gen_gguf_fixtures.py [gemma3]
 """
 from __future__ import annotations
 
@@ -243,6 +247,119 @@ def hf_reference(model: str, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# A tiny Gemma 3, converted the way convert_hf_to_gguf.py's Gemma3Model does: gguf-py's GEMMA3
+# tensor names, every *norm.weight stored + 1, no Q/K permutation, gemma3.* metadata. llama.cpp
+# and transformers' GGUF loading both take what the metadata lacks from fixed values (global
+# every 6th layer, local RoPE base 10000, attention scale 1/sqrt(256) here), so the model has 6
+# layers and head_dim 256. Its vocabulary is a Gemma-shaped SentencePiece one (whitespace tokens
+# spelled with real spaces, scores not in merge order) so the tokenizer is checked too.
+
+GEMMA3_VOCAB = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>"]
+
+
+def gemma3_vocab() -> tuple[list[str], list[float], list[int]]:
+    """Special tokens, byte tokens, then pieces over a few letters; scores deliberately not in
+    file order; runs of 2-4 spaces and a newline+space token stored with real spaces."""
+    tokens = list(GEMMA3_VOCAB)
+    types = [3, 3, 3, 2, 3, 3, 3]  # control except unk
+    tokens += [f"<0x{b:02X}>" for b in range(256)]
+    types += [6] * 256
+    pieces = ["\n", "\n\n", "  ", "   ", "    ", " \n", "▁", "a", "b", "c", "d", "e", "h", "l", "o", "t",
+              "▁t", "▁a", "he", "▁the", "ll", "llo", "▁he", "▁hello", "ab", "▁ab", "cd", "▁abcd", "ee",
+              "▁▁", "lo", "▁lo", "to", "▁to", "ot", "▁hot", "▁ee"]
+    tokens += pieces
+    types += [1] * len(pieces)
+    rng = np.random.default_rng(77)
+    scores = [0.0] * len(tokens)
+    for i in range(len(GEMMA3_VOCAB) + 256, len(tokens)):
+        scores[i] = float(-rng.integers(0, 1000))
+    return tokens, scores, types
+
+
+def gemma3_gguf() -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+
+    tokens, scores, types = gemma3_vocab()
+    cfg = Gemma3TextConfig(vocab_size=len(tokens), hidden_size=32, intermediate_size=48, num_hidden_layers=6,
+                           num_attention_heads=1, num_key_value_heads=1, head_dim=256, query_pre_attn_scalar=256,
+                           sliding_window=5, max_position_embeddings=128, rms_norm_eps=1e-6,
+                           rope_parameters=dict(full_attention=dict(rope_type="default", rope_theta=1000000.0),
+                                                sliding_attention=dict(rope_type="default", rope_theta=10000.0)),
+                           tie_word_embeddings=True, bos_token_id=2, eos_token_id=1, pad_token_id=0)
+    torch.manual_seed(5)
+    model = Gemma3ForCausalLM(cfg).eval()
+    g = torch.Generator().manual_seed(55)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / np.sqrt(p.shape[-1])))
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.GEMMA3, cfg.num_hidden_layers)
+    path = OUT / "gemma3.q8.gguf"
+    w = gguf.GGUFWriter(str(path), "gemma3")
+    w.add_name("gemma3 fixture")
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_key_length(cfg.head_dim)
+    w.add_value_length(cfg.head_dim)
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    w.add_rope_freq_base(1000000.0)
+    w.add_sliding_window(cfg.sliding_window)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    w.add_tokenizer_model("llama")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(2)
+    w.add_eos_token_id(1)
+    w.add_unk_token_id(3)
+    w.add_pad_token_id(0)
+    w.add_add_bos_token(True)
+    w.add_add_eos_token(False)
+    for hf, x in model.state_dict().items():
+        if hf == "lm_head.weight":
+            continue  # tied
+        name = names.get_name(hf.removesuffix(".weight")) + ".weight"
+        x = x.numpy().astype(np.float32)
+        if name.endswith("norm.weight"):
+            w.add_tensor(name, x + 1.0)  # Gemma3Model.modify_tensors: norm_shift
+        elif x.ndim == 2 and x.shape[1] % 32 == 0:
+            w.add_tensor(name, gguf.quants.quantize(x, T.Q8_0), raw_dtype=T.Q8_0)
+        else:
+            w.add_tensor(name, x)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    # The reference: transformers' own GGUF loading of the file (model and tokenizer).
+    hf = AutoModelForCausalLM.from_pretrained(str(OUT), gguf_file=path.name, dtype=torch.float32).eval()
+    tok = AutoTokenizer.from_pretrained(str(OUT), gguf_file=path.name)
+    assert hf.config.layer_types == cfg.layer_types, hf.config.layer_types
+    texts = ["hello the hot abcd", "  hello\n\n  to   the    lot \n ee", "ab cd\tlo\u00e9", ""]
+    ids = tok(texts[0] + " " + texts[1], add_special_tokens=True)["input_ids"]
+    ids = (ids * 4)[:24]
+    x = torch.tensor([ids])
+    with torch.no_grad():
+        logits = hf(x).logits.float()
+        own = model(x).logits.float()
+    # Q8_0 weights vs the float32 originals: only a sanity bound.
+    print(f"{path.name}: max |transformers GGUF - float32 model| = {(logits - own).abs().max().item():.3g}")
+    save_file({"input_ids": x.numpy(), "logits": logits.numpy()}, str(OUT / "gemma3.q8.reference.safetensors"))
+    cases = [{"name": f"text{i}", "text": t, "ids": tok.encode(t, add_special_tokens=False),
+              "ids_special": tok.encode(t, add_special_tokens=True)} for i, t in enumerate(texts)]
+    out = {"bos": tok.bos_token_id, "eos": tok.eos_token_id, "vocab_size": len(tok), "cases": cases}
+    (OUT / "gemma3.q8.expected.json").write_text(json.dumps(out, ensure_ascii=False, indent=0) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
 # Tokenizer-only GGUF files (a 1-layer llama header so that transformers accepts them).
 
 def tok_header(path: Path, vocab: int) -> gguf.GGUFWriter:
@@ -337,6 +454,10 @@ def tok_expected(path: Path) -> None:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:] == ["gemma3"]:  # only the Gemma 3 files
+        gemma3_gguf()
+        return
+    gemma3_gguf()
     quant_types()
     for model in ["llama_gqa_llama3", "llama_linear_bias"]:
         write_model(model, mixed=False)

@@ -15,7 +15,10 @@ definitions, not from qbench):
 The NumPy reference is checked against transformers' float32 forward before anything is written
 (max |diff| < 1e-4), so the fixtures agree with both. Run from the repo root:
 
-    .venv/bin/python scripts/gen_model_fixtures.py
+    .venv/bin/python scripts/gen_model_fixtures.py [FIXTURE ...]
+
+(with names, only those fixtures are rewritten; the others' random draws are still taken, so
+each fixture comes out the same either way)
 """
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.numpy import save_file
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "models"
@@ -65,6 +68,18 @@ FIXTURES = {
     "mistral_swa": (MistralConfig, MistralForCausalLM, dict(
         num_key_value_heads=1, sliding_window=5, tie_word_embeddings=False,
         rope_parameters=dict(rope_type="default", rope_theta=10000.0))),
+    # Gemma 3: (1 + w) RMSNorms, sandwich norms, q/k norm, scaled embeddings, GELU-tanh MLP,
+    # sliding (window 5 < T) / global / sliding layers with their own RoPE (local base 100,
+    # global base 10000 with linear scaling), query_pre_attn_scalar != head_dim, final logit
+    # softcapping. Untied: tied, the scaled embedding dominates and the random model just
+    # repeats its input token (the real Gemma 3 test covers tying). The bf16 config is rewritten
+    # in the older rope_theta + rope_local_base_freq + rope_scaling + sliding_window_pattern form.
+    "gemma3_swa": (Gemma3TextConfig, Gemma3ForCausalLM, dict(
+        num_hidden_layers=3, num_key_value_heads=2, head_dim=16, tie_word_embeddings=False,
+        sliding_window=5, layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        query_pre_attn_scalar=24, final_logit_softcapping=30.0,
+        rope_parameters=dict(full_attention=dict(rope_type="linear", rope_theta=10000.0, factor=2.0),
+                             sliding_attention=dict(rope_type="default", rope_theta=100.0)))),
 }
 
 # Protocol settings used by the golden perplexity tests (small, so every code path is exercised:
@@ -80,9 +95,9 @@ PROTOCOLS = {
 # --------------------------------------------------------------------------------------------
 # Independent float64 reference decoder
 # --------------------------------------------------------------------------------------------
-def inv_freq_f64(cfg: dict) -> np.ndarray:
+def inv_freq_f64(cfg: dict, rp: dict | None = None) -> np.ndarray:
     head_dim = cfg["head_dim"]
-    rp = cfg["rope"]
+    rp = rp or cfg["rope"]
     inv = 1.0 / (rp["rope_theta"] ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
     kind = rp.get("rope_type", "default")
     if kind == "linear":
@@ -104,8 +119,13 @@ def inv_freq_f64(cfg: dict) -> np.ndarray:
     return inv
 
 
-def rms(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
-    return w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + eps))
+def rms(x: np.ndarray, w: np.ndarray, eps: float, gemma: bool = False) -> np.ndarray:
+    """RMSNorm; Gemma scales by (1 + w)."""
+    return ((1.0 + w) if gemma else w) * (x / np.sqrt((x * x).mean(-1, keepdims=True) + eps))
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
 def reference_logits(W: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
@@ -113,13 +133,20 @@ def reference_logits(W: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
     T = len(ids)
     H, KV, D = cfg["heads"], cfg["kv_heads"], cfg["head_dim"]
     eps = cfg["eps"]
+    gemma = cfg.get("gemma", False)
     x = W["model.embed_tokens.weight"][ids]
-    inv = inv_freq_f64(cfg)
-    ang = np.arange(T, dtype=np.float64)[:, None] * inv[None, :]
-    cos = np.cos(np.concatenate([ang, ang], -1))
-    sin = np.sin(np.concatenate([ang, ang], -1))
+    if gemma:
+        x = x * math.sqrt(cfg["hidden"])
 
-    def rope(v):  # v [T, heads, D]
+    def tables(inv):
+        ang = np.arange(T, dtype=np.float64)[:, None] * inv[None, :]
+        return np.cos(np.concatenate([ang, ang], -1)), np.sin(np.concatenate([ang, ang], -1))
+
+    rope_global = tables(inv_freq_f64(cfg))
+    rope_local = tables(inv_freq_f64(cfg, cfg["rope_local"])) if gemma else rope_global
+
+    def rope(v, cs):  # v [T, heads, D]
+        cos, sin = cs
         half = D // 2
         rot = np.concatenate([-v[..., half:], v[..., :half]], -1)
         return v * cos[:, None, :] + rot * sin[:, None, :]
@@ -130,21 +157,23 @@ def reference_logits(W: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
             y = y + W[name + ".bias"]
         return y
 
+    scale = cfg.get("query_pre_attn_scalar", D) ** -0.5
     for i in range(cfg["layers"]):
         p = f"model.layers.{i}."
-        h = rms(x, W[p + "input_layernorm.weight"], eps)
+        window = cfg["windows"][i]
+        h = rms(x, W[p + "input_layernorm.weight"], eps, gemma)
         q = lin(p + "self_attn.q_proj", h).reshape(T, H, D)
         k = lin(p + "self_attn.k_proj", h).reshape(T, KV, D)
         v = lin(p + "self_attn.v_proj", h).reshape(T, KV, D)
         if cfg["qk_norm"]:
-            q = rms(q, W[p + "self_attn.q_norm.weight"], eps)
-            k = rms(k, W[p + "self_attn.k_norm.weight"], eps)
-        q, k = rope(q), rope(k)
-        window = cfg["windows"][i]
+            q = rms(q, W[p + "self_attn.q_norm.weight"], eps, gemma)
+            k = rms(k, W[p + "self_attn.k_norm.weight"], eps, gemma)
+        cs = rope_local if window else rope_global
+        q, k = rope(q, cs), rope(k, cs)
         att = np.zeros((T, H, D))
         for hh in range(H):
             kh = hh // (H // KV)
-            s = (q[:, hh, :] @ k[:, kh, :].T) / math.sqrt(D)
+            s = (q[:, hh, :] @ k[:, kh, :].T) * scale
             qi = np.arange(T)[:, None]
             kj = np.arange(T)[None, :]
             allowed = kj <= qi
@@ -155,14 +184,26 @@ def reference_logits(W: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
             pr = np.exp(s)
             pr /= pr.sum(-1, keepdims=True)
             att[:, hh, :] = pr @ v[:, kh, :]
-        x = x + lin(p + "self_attn.o_proj", att.reshape(T, H * D))
+        o = lin(p + "self_attn.o_proj", att.reshape(T, H * D))
+        if gemma:
+            # sandwich norms around attention and the GELU-tanh gated MLP
+            x = x + rms(o, W[p + "post_attention_layernorm.weight"], eps, True)
+            h = rms(x, W[p + "pre_feedforward_layernorm.weight"], eps, True)
+            m = lin(p + "mlp.down_proj", gelu_tanh(lin(p + "mlp.gate_proj", h)) * lin(p + "mlp.up_proj", h))
+            x = x + rms(m, W[p + "post_feedforward_layernorm.weight"], eps, True)
+            continue
+        x = x + o
         h = rms(x, W[p + "post_attention_layernorm.weight"], eps)
         g = lin(p + "mlp.gate_proj", h)
         u = lin(p + "mlp.up_proj", h)
         x = x + lin(p + "mlp.down_proj", (g / (1 + np.exp(-g))) * u)
-    x = rms(x, W["model.norm.weight"], eps)
+    x = rms(x, W["model.norm.weight"], eps, gemma)
     head = W.get("lm_head.weight", W["model.embed_tokens.weight"])
-    return x @ head.T
+    logits = x @ head.T
+    cap = cfg.get("final_logit_softcapping")
+    if cap:
+        logits = cap * np.tanh(logits / cap)
+    return logits
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -249,13 +290,14 @@ def windows_lmeval(docs, max_length, prefix):
 
 
 # --------------------------------------------------------------------------------------------
-def randomize(model: torch.nn.Module, seed: int) -> None:
-    """Larger-than-default random weights, so the model's predictions are far from uniform."""
+def randomize(model: torch.nn.Module, seed: int, norm_center: float = 1.0) -> None:
+    """Larger-than-default random weights, so the model's predictions are far from uniform.
+    Norm weights scatter around norm_center (0 for Gemma, whose norms scale by 1 + w)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() == 1 and "norm" in name:
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+                p.copy_(norm_center + 0.2 * torch.randn(p.shape, generator=g))
             elif p.dim() == 1:
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
             else:
@@ -274,9 +316,15 @@ def ref_cfg(hf_cfg, fixture_kwargs) -> dict:
         windows = [sw if t == "sliding_attention" else 0 for t in lt]
     elif sw:
         windows = [sw] * layers
-    return dict(heads=heads, kv_heads=d["num_key_value_heads"], head_dim=head_dim,
-                layers=layers, eps=d["rms_norm_eps"], rope=fixture_kwargs["rope_parameters"],
-                qk_norm=isinstance(hf_cfg, Qwen3Config), windows=windows)
+    out = dict(heads=heads, kv_heads=d["num_key_value_heads"], head_dim=head_dim, hidden=d["hidden_size"],
+               layers=layers, eps=d["rms_norm_eps"], rope=fixture_kwargs["rope_parameters"],
+               qk_norm=isinstance(hf_cfg, (Qwen3Config, Gemma3TextConfig)), windows=windows)
+    if isinstance(hf_cfg, Gemma3TextConfig):
+        rp = fixture_kwargs["rope_parameters"]
+        out.update(gemma=True, rope=rp["full_attention"], rope_local=rp["sliding_attention"],
+                   query_pre_attn_scalar=d["query_pre_attn_scalar"],
+                   final_logit_softcapping=d["final_logit_softcapping"])
+    return out
 
 
 def make_data(rng: np.random.Generator) -> list[list[int]]:
@@ -293,12 +341,16 @@ def main() -> int:
         for d in docs:
             f.write(json.dumps({"input_ids": d}) + "\n")
 
+    only = set(sys.argv[1:])  # fixture names to (re)write; all when empty
     for seed, (name, (Cfg, Model, extra)) in enumerate(FIXTURES.items()):
+        if only and name not in only:
+            rng.integers(3, VOCAB, size=(2, 24))  # the draw its input ids take, so the others keep theirs
+            continue
         kwargs = dict(COMMON)
         kwargs.update(extra)
         cfg = Cfg(**kwargs)
         model = Model(cfg).eval()
-        randomize(model, 100 + seed)
+        randomize(model, 100 + seed, 0.0 if Cfg is Gemma3TextConfig else 1.0)
         rc = ref_cfg(model.config, extra)
 
         base = OUT / name
@@ -313,6 +365,15 @@ def main() -> int:
                 rp = c.pop("rope_parameters")
                 c["rope_theta"] = rp["rope_theta"]
                 c["rope_scaling"] = {"type": "linear", "factor": rp["factor"]}
+                (d / "config.json").write_text(json.dumps(c, indent=2))
+            if name == "gemma3_swa" and dtype_name == "bf16":
+                c = json.loads((d / "config.json").read_text())
+                rp = c.pop("rope_parameters")
+                c["rope_theta"] = rp["full_attention"]["rope_theta"]
+                c["rope_scaling"] = {"rope_type": "linear", "factor": rp["full_attention"]["factor"]}
+                c["rope_local_base_freq"] = rp["sliding_attention"]["rope_theta"]
+                c.pop("layer_types")
+                c["sliding_window_pattern"] = 2  # sliding, full, sliding
                 (d / "config.json").write_text(json.dumps(c, indent=2))
             for extra_file in d.iterdir():
                 if extra_file.name not in ("config.json", "model.safetensors"):
@@ -331,6 +392,12 @@ def main() -> int:
             hf32 = model(torch.from_numpy(ids)).logits.double().numpy()
             # transformers' bfloat16 forward, loaded the way users load it
             mbf = Model.from_pretrained(base / "bf16", dtype=torch.bfloat16).eval()
+            for key in ("layer_types", "rope_parameters") if name == "gemma3_swa" else ():
+                # the rewritten config means the same
+                if getattr(mbf.config, key, None) != getattr(model.config, key, None):
+                    print(f"{name}: bf16 config {key} {getattr(mbf.config, key)} != "
+                          f"{getattr(model.config, key)}", file=sys.stderr)
+                    return 1
             hfbf = mbf(torch.from_numpy(ids)).logits.float().numpy()
         diff = np.abs(hf32 - logits).max()
         print(f"{name}: max |transformers f32 - reference f64| = {diff:.2e}")

@@ -134,6 +134,12 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
                    {"qk_norm", c.qk_norm},
                    {"sliding_window_per_layer", windows},
                    {"stored_bytes_by_dtype", bytes_by_dtype}};
+    if (c.gemma_norms) {  // Gemma 3's own fields
+        info.config["hidden_act"] = c.hidden_act;
+        info.config["rope_local_theta"] = c.rope_local_theta;
+        info.config["query_pre_attn_scalar"] = c.query_pre_attn_scalar;
+        info.config["final_logit_softcapping"] = c.final_logit_softcapping;
+    }
     return info;
 }
 

@@ -85,7 +85,7 @@ std::int64_t ModelConfig::num_parameters() const {
     if (qk_norm) attn += 2 * head_dim;
     std::int64_t mlp = 3 * hidden_size * intermediate_size;
     if (mlp_bias) mlp += 2 * intermediate_size + hidden_size;
-    const std::int64_t per_layer = attn + mlp + 2 * hidden_size;
+    const std::int64_t per_layer = attn + mlp + (gemma_norms ? 4 : 2) * hidden_size;
     std::int64_t total = vocab_size * hidden_size + num_layers * per_layer + hidden_size;
     if (!tie_word_embeddings) total += vocab_size * hidden_size;
     return total;
@@ -105,8 +105,23 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
                         join(supported, ", "));
     }
     c.model_type = j.value("model_type", "");
-    const std::string act = j.value("hidden_act", "silu");
-    if (act != "silu") throw_bad_input("{}: hidden_act '{}' is not supported (supported: silu)", src, act);
+    const bool gemma3 = c.architecture == "Gemma3ForCausalLM";
+    if (gemma3) {
+        // Gemma3TextConfig names its activation hidden_activation (default gelu_pytorch_tanh)
+        // and has no hidden_act.
+        auto act = j.find("hidden_activation");
+        if (act != j.end() && !act->is_null() && !act->is_string()) {
+            throw_bad_input("{}: 'hidden_activation' must be a string", src);
+        }
+        c.hidden_act = act != j.end() && act->is_string() ? act->get<std::string>() : "gelu_pytorch_tanh";
+        if (c.hidden_act != "gelu_pytorch_tanh") {
+            throw_bad_input("{}: hidden_activation '{}' is not supported (supported: gelu_pytorch_tanh)", src,
+                            c.hidden_act);
+        }
+    } else {
+        const std::string act = j.value("hidden_act", "silu");
+        if (act != "silu") throw_bad_input("{}: hidden_act '{}' is not supported (supported: silu)", src, act);
+    }
 
     c.vocab_size = get_int(j, "vocab_size", src);
     c.hidden_size = get_int(j, "hidden_size", src);
@@ -126,22 +141,42 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
         throw_bad_input("{}: hidden_size {} is not divisible by num_attention_heads {} and no head_dim is given",
                         src, c.hidden_size, c.num_heads);
     }
-    c.head_dim = get_int_or(j, "head_dim", c.hidden_size / c.num_heads, src);
+    c.head_dim = get_int_or(j, "head_dim", gemma3 ? 256 : c.hidden_size / c.num_heads, src);
     if (c.head_dim <= 0 || c.head_dim % 2 != 0) throw_bad_input("{}: head_dim must be positive and even", src);
     c.max_position_embeddings = get_int_or(j, "max_position_embeddings", 2048, src);
     c.rms_norm_eps = get_double_or(j, "rms_norm_eps", 1e-6, src);
 
     // RoPE: transformers <= 4 writes rope_theta + rope_scaling; transformers 5 writes
     // rope_parameters {rope_type, rope_theta, ...}.
-    c.rope_theta = get_double_or(j, "rope_theta", 10000.0, src);
-    if (auto rp = j.find("rope_parameters"); rp != j.end() && rp->is_object()) {
+    c.rope_theta = get_double_or(j, "rope_theta", gemma3 ? 1000000.0 : 10000.0, src);
+    if (gemma3) {
+        // Gemma3TextConfig.convert_rope_params_to_dict: rope_parameters per layer type
+        // {full_attention, sliding_attention}, or rope_theta + rope_scaling (full-attention layers)
+        // and rope_local_base_freq (sliding layers, default RoPE).
+        c.rope_local_theta = get_double_or(j, "rope_local_base_freq", 10000.0, src);
+        json full = j.contains("rope_scaling") && !j["rope_scaling"].is_null() ? j["rope_scaling"] : json(nullptr);
+        if (auto rp = j.find("rope_parameters"); rp != j.end() && rp->is_object()) {
+            if (auto f = rp->find("full_attention"); f != rp->end() && f->is_object()) full = *f;
+            if (auto s = rp->find("sliding_attention"); s != rp->end() && s->is_object()) {
+                c.rope_local_theta = get_double_or(*s, "rope_theta", c.rope_local_theta, src);
+                const auto local = parse_rope_scaling(*s, c.max_position_embeddings, src);
+                if (local.type != "default") {
+                    throw_bad_input("{}: rope_parameters.sliding_attention type '{}' is not supported (supported: default)",
+                                    src, local.type);
+                }
+            }
+        }
+        if (full.is_object()) c.rope_theta = get_double_or(full, "rope_theta", c.rope_theta, src);
+        c.rope_scaling = parse_rope_scaling(full, c.max_position_embeddings, src);
+        if (!(c.rope_local_theta > 0) || !(c.rope_theta > 0)) throw_bad_input("{}: RoPE bases must be > 0", src);
+    } else if (auto rp = j.find("rope_parameters"); rp != j.end() && rp->is_object()) {
         c.rope_theta = get_double_or(*rp, "rope_theta", c.rope_theta, src);
         c.rope_scaling = parse_rope_scaling(*rp, c.max_position_embeddings, src);
     } else if (auto rs = j.find("rope_scaling"); rs != j.end()) {
         c.rope_scaling = parse_rope_scaling(*rs, c.max_position_embeddings, src);
     }
 
-    c.tie_word_embeddings = get_bool_or(j, "tie_word_embeddings", false, src);
+    c.tie_word_embeddings = get_bool_or(j, "tie_word_embeddings", gemma3, src);
     // Biases as each architecture's transformers module builds them: Llama and Qwen3 follow
     // attention_bias on q/k/v/o (Llama also mlp_bias); Qwen2 always has q/k/v biases and none on
     // o_proj; Mistral has none.
@@ -152,13 +187,35 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
         c.o_proj_bias = c.attention_bias;
     }
     if (c.architecture == "LlamaForCausalLM") c.mlp_bias = get_bool_or(j, "mlp_bias", false, src);
-    c.qk_norm = c.architecture == "Qwen3ForCausalLM";
+    c.qk_norm = c.architecture == "Qwen3ForCausalLM" || gemma3;
+    if (gemma3) {
+        c.gemma_norms = true;
+        c.scale_embeddings = true;
+        c.query_pre_attn_scalar = get_double_or(j, "query_pre_attn_scalar", 256.0, src);
+        c.final_logit_softcapping = get_double_or(j, "final_logit_softcapping", 0.0, src);
+        if (!(c.query_pre_attn_scalar > 0) || c.final_logit_softcapping < 0) {
+            throw_bad_input("{}: query_pre_attn_scalar must be > 0 and final_logit_softcapping >= 0", src);
+        }
+        // attn_logit_softcapping is stored by Gemma3TextConfig but Gemma3Attention never applies
+        // it (unlike Gemma 2), so it is ignored here too.
+        if (get_bool_or(j, "use_bidirectional_attention", false, src)) {
+            throw_bad_input("{}: use_bidirectional_attention is not supported (qbench decodes causally)", src);
+        }
+    }
 
     // Sliding-window attention, per layer.
     c.layer_window.assign(static_cast<std::size_t>(c.num_layers), 0);
-    std::int64_t window = 0;
+    std::int64_t window = gemma3 ? 4096 : 0;
     if (auto sw = j.find("sliding_window"); sw != j.end() && sw->is_number_integer()) window = sw->get<std::int64_t>();
-    if (auto lt = j.find("layer_types"); lt != j.end() && lt->is_array()) {
+    if (gemma3 && (j.find("layer_types") == j.end() || j["layer_types"].is_null())) {
+        // Gemma3TextConfig.__post_init__: layer i slides unless (i + 1) % sliding_window_pattern == 0.
+        const auto pattern = get_int_or(j, "sliding_window_pattern", 6, src);
+        if (pattern <= 0) throw_bad_input("{}: sliding_window_pattern must be > 0", src);
+        if (window <= 0) throw_bad_input("{}: sliding_window must be > 0", src);
+        for (std::int64_t i = 0; i < c.num_layers; ++i) {
+            if ((i + 1) % pattern != 0) c.layer_window[static_cast<std::size_t>(i)] = window;
+        }
+    } else if (auto lt = j.find("layer_types"); lt != j.end() && lt->is_array()) {
         if (static_cast<std::int64_t>(lt->size()) != c.num_layers) {
             throw_bad_input("{}: layer_types has {} entries for {} layers", src, lt->size(), c.num_layers);
         }

@@ -58,7 +58,12 @@ std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSo
     };
     torch::NoGradGuard no_grad;
     d->embed_ = loader.load("model.embed_tokens.weight", dt, dev, {c.vocab_size, c.hidden_size});
-    d->final_norm_ = loader.load("model.norm.weight", dt, dev, {c.hidden_size});
+    // Gemma3RMSNorm keeps its weight in the model dtype and scales by (1.0 + weight.float()).
+    auto norm = [&](const std::string& name, std::int64_t n) {
+        auto w = loader.load(name, dt, dev, {n});
+        return c.gemma_norms ? w.to(torch::kFloat32) + 1.0 : w;
+    };
+    d->final_norm_ = norm("model.norm.weight", c.hidden_size);
     const std::int64_t q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
     for (std::int64_t i = 0; i < c.num_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -70,13 +75,18 @@ std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSo
         L.gate = linear(p + "mlp.gate_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
         L.up = linear(p + "mlp.up_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
         L.down = linear(p + "mlp.down_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
-        L.input_norm = loader.load(p + "input_layernorm.weight", dt, dev, {c.hidden_size});
-        L.post_norm = loader.load(p + "post_attention_layernorm.weight", dt, dev, {c.hidden_size});
+        L.input_norm = norm(p + "input_layernorm.weight", c.hidden_size);
+        L.post_norm = norm(p + "post_attention_layernorm.weight", c.hidden_size);
         if (c.qk_norm) {
-            L.q_norm = loader.load(p + "self_attn.q_norm.weight", dt, dev, {c.head_dim});
-            L.k_norm = loader.load(p + "self_attn.k_norm.weight", dt, dev, {c.head_dim});
+            L.q_norm = norm(p + "self_attn.q_norm.weight", c.head_dim);
+            L.k_norm = norm(p + "self_attn.k_norm.weight", c.head_dim);
+        }
+        if (c.gemma_norms) {
+            L.pre_ff_norm = norm(p + "pre_feedforward_layernorm.weight", c.hidden_size);
+            L.post_ff_norm = norm(p + "post_feedforward_layernorm.weight", c.hidden_size);
         }
         L.window = c.layer_window[static_cast<std::size_t>(i)];
+        L.local_rope = c.rope_local_theta > 0 && L.window > 0;
         d->layers_.push_back(std::move(L));
     }
     if (!c.tie_word_embeddings) {
@@ -87,6 +97,20 @@ std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSo
         d->lm_head_ = linear("lm_head", c.hidden_size, c.vocab_size, false);
     }
     d->inv_freq_ = rope_inv_freq(c).to(dev);
+    if (c.rope_local_theta > 0) {
+        // Gemma 3's sliding layers: default RoPE with base rope_local_base_freq.
+        ModelConfig local = c;
+        local.rope_theta = c.rope_local_theta;
+        local.rope_scaling = RopeScaling{};
+        local.rope_freq_factors.clear();
+        d->inv_freq_local_ = rope_inv_freq(local).to(dev);
+    }
+    if (c.scale_embeddings) {
+        // Gemma3TextScaledWordEmbedding: torch.tensor(hidden_size ** 0.5) (float32), cast to the
+        // weight dtype, times the embedding rows.
+        d->embed_scale_ = torch::scalar_tensor(std::pow(static_cast<double>(c.hidden_size), 0.5), torch::kFloat32)
+                              .to(dev, dt);
+    }
     return d;
 }
 
@@ -94,6 +118,8 @@ torch::Tensor Decoder::rms_norm(const torch::Tensor& x, const torch::Tensor& wei
     auto h = x.to(torch::kFloat32);
     auto var = h.pow(2).mean(-1, /*keepdim=*/true);
     h = h * torch::rsqrt(var + config_.rms_norm_eps);
+    // Gemma: (x * (1 + w)) in float32, then cast; Llama: w * x.to(dtype).
+    if (config_.gemma_norms) return (h * weight).to(x.scalar_type());
     return weight * h.to(x.scalar_type());
 }
 
@@ -111,6 +137,7 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 // attention masks (one per distinct window size; absent when SDPA needs none).
 struct Decoder::Step {
     torch::Tensor cos, sin;                  // [P, 1, T, D], P = B when padded, else 1
+    torch::Tensor cos_local, sin_local;      // Gemma 3 sliding layers (rope_local_theta)
     std::int64_t start = 0;                  // eager: first slot written
     std::int64_t keys = 0;                   // S: key slots attended (start + T, or capacity)
     bool fixed = false;                      // static-shape step (see KVCache)
@@ -131,8 +158,10 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const S
     }
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
-    q = q * step.cos + rotate_half(q) * step.sin;
-    k = k * step.cos + rotate_half(k) * step.sin;
+    const auto& cos = L.local_rope ? step.cos_local : step.cos;
+    const auto& sin = L.local_rope ? step.sin_local : step.sin;
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
 
     if (cache != nullptr) {
         auto& ck = cache->k[index];
@@ -150,7 +179,9 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const S
             v = cv.index({Slice(), Slice(), Slice(0, end)});
         }
     }
-    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    // Gemma 3: query_pre_attn_scalar ** -0.5 (Python's pow); otherwise head_dim ** -0.5.
+    const double scale = config_.query_pre_attn_scalar > 0 ? std::pow(config_.query_pre_attn_scalar, -0.5)
+                                                           : 1.0 / std::sqrt(static_cast<double>(D));
     const bool gqa = config_.num_kv_heads != config_.num_heads;
     auto found = step.masks.find(L.window);
     std::optional<torch::Tensor> mask;
@@ -186,6 +217,12 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
     auto emb = torch::cat({freqs, freqs}, -1);                       // [P, T, D]
     step.cos = emb.cos().to(options_.dtype).unsqueeze(1);            // [P, 1, T, D]
     step.sin = emb.sin().to(options_.dtype).unsqueeze(1);
+    if (inv_freq_local_.defined()) {
+        auto lf = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_local_;
+        auto le = torch::cat({lf, lf}, -1);
+        step.cos_local = le.cos().to(options_.dtype).unsqueeze(1);
+        step.sin_local = le.sin().to(options_.dtype).unsqueeze(1);
+    }
 
     // Masks: query slot i sees key slot j when j <= i, i - j < W (a window W) and j is not
     // padding; a padding query sees itself only, so no softmax row is empty (no NaN).
@@ -210,11 +247,23 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
     }
 
     auto x = F::embedding(input, embed_);
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-        const auto& L = layers_[i];
-        auto h = x + attention(L, rms_norm(x, L.input_norm), step, cache, i);
-        auto n = rms_norm(h, L.post_norm);
-        x = h + L.down->forward(F::silu(L.gate->forward(n)) * L.up->forward(n));
+    if (embed_scale_.defined()) x = x * embed_scale_;
+    if (config_.gemma_norms) {
+        // Gemma 3: sandwich norms around attention and the GELU-tanh gated MLP.
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            const auto& L = layers_[i];
+            auto h = x + rms_norm(attention(L, rms_norm(x, L.input_norm), step, cache, i), L.post_norm);
+            auto n = rms_norm(h, L.pre_ff_norm);
+            auto m = L.down->forward(at::gelu(L.gate->forward(n), "tanh") * L.up->forward(n));
+            x = h + rms_norm(m, L.post_ff_norm);
+        }
+    } else {
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            const auto& L = layers_[i];
+            auto h = x + attention(L, rms_norm(x, L.input_norm), step, cache, i);
+            auto n = rms_norm(h, L.post_norm);
+            x = h + L.down->forward(F::silu(L.gate->forward(n)) * L.up->forward(n));
+        }
     }
     if (cache != nullptr) {
         cache->length += T;
@@ -229,7 +278,12 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
 
 torch::Tensor Decoder::logits_compute_dtype(const torch::Tensor& hidden) const {
     torch::NoGradGuard no_grad;
-    return lm_head_ ? lm_head_->forward(hidden) : at::linear(hidden, embed_);
+    auto out = lm_head_ ? lm_head_->forward(hidden) : at::linear(hidden, embed_);
+    if (config_.final_logit_softcapping > 0) {
+        const double cap = config_.final_logit_softcapping;
+        out = torch::tanh(out / cap) * cap;
+    }
+    return out;
 }
 
 torch::Tensor Decoder::logits(const torch::Tensor& hidden) const {
@@ -262,7 +316,8 @@ std::int64_t Decoder::weight_bytes() const {
     if (lm_head_) n += lm_head_->weight_bytes();
     for (const auto& L : layers_) {
         for (const auto* lin : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) n += (*lin)->weight_bytes();
-        n += bytes(L.input_norm) + bytes(L.post_norm) + bytes(L.q_norm) + bytes(L.k_norm);
+        n += bytes(L.input_norm) + bytes(L.post_norm) + bytes(L.q_norm) + bytes(L.k_norm) + bytes(L.pre_ff_norm) +
+             bytes(L.post_ff_norm);
     }
     return n;
 }

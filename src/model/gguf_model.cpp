@@ -23,6 +23,19 @@ const std::map<std::string, std::string>& block_names() {
     return kNames;
 }
 
+// Gemma 3's per-block names where they differ from llama's (gguf-py's tensor map for GEMMA3):
+// ffn_norm is the pre-feedforward norm, the sandwich norms and the per-head q/k norms.
+const std::map<std::string, std::string>& gemma3_block_names() {
+    static const std::map<std::string, std::string> kNames{
+        {"ffn_norm", "pre_feedforward_layernorm"},
+        {"post_attention_norm", "post_attention_layernorm"},
+        {"post_ffw_norm", "post_feedforward_layernorm"},
+        {"attn_q_norm", "self_attn.q_norm"},
+        {"attn_k_norm", "self_attn.k_norm"},
+    };
+    return kNames;
+}
+
 // llama_ftype names (llama.h), for the report.
 std::string file_type_name(std::uint64_t t) {
     static const std::map<std::uint64_t, const char*> kNames{
@@ -36,9 +49,36 @@ std::string file_type_name(std::uint64_t t) {
     return it == kNames.end() ? fmt::format("file_type {}", t) : it->second;
 }
 
+// What llama.cpp's gemma3 loader fixes rather than reads (llama-model.cpp, LLM_ARCH_GEMMA3):
+// every 6th layer global, the others sliding with gemma3.attention.sliding_window and RoPE base
+// 10000 unscaled; attention scale 1/sqrt(head_dim), or 1/sqrt(hidden / heads) for the 62-layer
+// 27B. transformers' GGUF loading takes the same from Gemma3TextConfig's defaults
+// (sliding_window_pattern 6, rope_local_base_freq 10000, query_pre_attn_scalar 256 = head_dim
+// of every Gemma 3 but the 27B). Norm weights are stored with +1 (GgufWeightSource undoes it).
+void gemma3_from_gguf(const io::GgufFile& f, ModelConfig& c) {
+    const std::string src = f.path().string();
+    if (f.has("gemma3.attention.value_length") &&
+        static_cast<std::int64_t>(f.get_uint("gemma3.attention.value_length")) != c.head_dim) {
+        throw_bad_input("{}: gemma3.attention.value_length {} differs from key_length {}", src,
+                        f.get_uint("gemma3.attention.value_length"), c.head_dim);
+    }
+    const auto window = static_cast<std::int64_t>(f.get_uint("gemma3.attention.sliding_window"));
+    if (window <= 0) throw_bad_input("{}: gemma3.attention.sliding_window must be > 0", src);
+    for (std::int64_t i = 0; i < c.num_layers; ++i) {
+        if ((i + 1) % 6 != 0) c.layer_window[static_cast<std::size_t>(i)] = window;
+    }
+    c.qk_norm = true;
+    c.gemma_norms = true;
+    c.scale_embeddings = true;
+    c.hidden_act = "gelu_pytorch_tanh";
+    c.rope_local_theta = 10000.0;
+    c.query_pre_attn_scalar = static_cast<double>(c.num_layers == 62 ? c.hidden_size / c.num_heads : c.head_dim);
+    if (!c.rope_freq_factors.empty()) throw_bad_input("{}: rope_freqs.weight is not expected in a gemma3 file", src);
+}
+
 }  // namespace
 
-std::string hf_name_of_gguf(const std::string& g) {
+std::string hf_name_of_gguf(const std::string& g, const std::string& arch) {
     if (g == "token_embd.weight") return "model.embed_tokens.weight";
     if (g == "output_norm.weight") return "model.norm.weight";
     if (g == "output.weight") return "lm_head.weight";
@@ -49,7 +89,12 @@ std::string hf_name_of_gguf(const std::string& g) {
     if (dot2 == std::string::npos) return "";
     const auto layer = g.substr(4, dot1 - 4);
     if (layer.empty() || layer.find_first_not_of("0123456789") != std::string::npos) return "";
-    const auto it = block_names().find(g.substr(dot1 + 1, dot2 - dot1 - 1));
+    const auto part = g.substr(dot1 + 1, dot2 - dot1 - 1);
+    if (arch == "gemma3") {
+        const auto gt = gemma3_block_names().find(part);
+        if (gt != gemma3_block_names().end()) return "model.layers." + layer + "." + gt->second + g.substr(dot2);
+    }
+    const auto it = block_names().find(part);
     if (it == block_names().end()) return "";
     return "model.layers." + layer + "." + it->second + g.substr(dot2);
 }
@@ -57,8 +102,9 @@ std::string hf_name_of_gguf(const std::string& g) {
 ModelConfig model_config_from_gguf(const io::GgufFile& f) {
     const std::string src = f.path().string();
     const auto arch = f.get_string("general.architecture");
-    if (arch != "llama") {
-        throw_bad_input("{}: GGUF architecture '{}' is not supported (supported: llama)", src, arch);
+    const bool gemma3 = arch == "gemma3";
+    if (arch != "llama" && !gemma3) {
+        throw_bad_input("{}: GGUF architecture '{}' is not supported (supported: llama, gemma3)", src, arch);
     }
     auto key = [&](const char* k) { return arch + "." + k; };
     auto positive = [&](const char* k) {
@@ -67,8 +113,8 @@ ModelConfig model_config_from_gguf(const io::GgufFile& f) {
         return static_cast<std::int64_t>(v);
     };
     ModelConfig c;
-    c.architecture = "LlamaForCausalLM";
-    c.model_type = "llama";
+    c.architecture = gemma3 ? "Gemma3ForCausalLM" : "LlamaForCausalLM";
+    c.model_type = gemma3 ? "gemma3_text" : "llama";
     c.hidden_size = positive("embedding_length");
     c.num_layers = positive("block_count");
     c.intermediate_size = positive("feed_forward_length");
@@ -76,7 +122,7 @@ ModelConfig model_config_from_gguf(const io::GgufFile& f) {
     c.num_kv_heads = f.has(key("attention.head_count_kv")) ? positive("attention.head_count_kv") : c.num_heads;
     c.max_position_embeddings = positive("context_length");
     c.rms_norm_eps = f.get_float(key("attention.layer_norm_rms_epsilon"));
-    c.rope_theta = f.get_float_or(key("rope.freq_base"), 10000.0);
+    c.rope_theta = f.get_float_or(key("rope.freq_base"), gemma3 ? 1000000.0 : 10000.0);
     if (c.num_heads % c.num_kv_heads != 0) {
         throw_bad_input("{}: head_count {} is not a multiple of head_count_kv {}", src, c.num_heads, c.num_kv_heads);
     }
@@ -125,15 +171,17 @@ ModelConfig model_config_from_gguf(const io::GgufFile& f) {
     c.o_proj_bias = f.find_tensor("blk.0.attn_output.bias") != nullptr;
     c.mlp_bias = f.find_tensor("blk.0.ffn_up.bias") != nullptr;
     c.layer_window.assign(static_cast<std::size_t>(c.num_layers), 0);
+    if (gemma3) gemma3_from_gguf(f, c);
     if (f.has("tokenizer.ggml.bos_token_id")) c.bos_token_id = f.get_int("tokenizer.ggml.bos_token_id");
     if (f.has("tokenizer.ggml.eos_token_id")) c.eos_token_id = f.get_int("tokenizer.ggml.eos_token_id");
     return c;
 }
 
 GgufWeightSource::GgufWeightSource(std::shared_ptr<const io::GgufFile> file, const ModelConfig& config)
-    : file_(std::move(file)), num_heads_(config.num_heads), num_kv_heads_(config.num_kv_heads) {
+    : file_(std::move(file)), num_heads_(config.num_heads), num_kv_heads_(config.num_kv_heads),
+      arch_(config.architecture == "Gemma3ForCausalLM" ? "gemma3" : "llama") {
     for (const auto& t : file_->tensors()) {
-        auto hf = hf_name_of_gguf(t.name);
+        auto hf = hf_name_of_gguf(t.name, arch_);
         if (!hf.empty()) by_hf_[hf] = &t;
     }
 }
@@ -180,8 +228,12 @@ torch::Tensor GgufWeightSource::load(const std::string& name, torch::ScalarType 
     // convert_hf_to_gguf.py permutes q_proj / k_proj rows (weights and biases) from HF's
     // rotate-half layout to interleaved pairs: w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2).
     // The inverse is reshape(n_head, d/2, 2, ...).swapaxes(1, 2).
-    const bool is_q = t.name.find(".attn_q.") != std::string::npos;
-    const bool is_k = t.name.find(".attn_k.") != std::string::npos;
+    // Only the llama converter permutes Q/K; gemma3's adds 1 to every norm weight instead
+    // (transformers' Gemma2TensorProcessor subtracts it again; the decoder adds 1 back).
+    const bool llama = arch_ == "llama";
+    const bool is_q = llama && t.name.find(".attn_q.") != std::string::npos;
+    const bool is_k = llama && t.name.find(".attn_k.") != std::string::npos;
+    if (!llama && t.name.size() >= 11 && t.name.compare(t.name.size() - 11, 11, "norm.weight") == 0) w = w - 1.0f;
     if (is_q || is_k) {
         const auto n_head = is_q ? num_heads_ : num_kv_heads_;
         const auto rows = stored[0];

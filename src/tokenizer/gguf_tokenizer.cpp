@@ -91,6 +91,13 @@ std::array<char32_t, 256> byte_alphabet() {
     return map;
 }
 
+// Python's str.isspace (what `not t.strip()` tests), for the code points a vocabulary holds.
+bool is_python_whitespace(char32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
+           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
+}
+
 bool in_byte_alphabet(char32_t cp) {
     return (cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 323);
 }
@@ -183,10 +190,31 @@ void gguf_tokenizer_spec(const io::GgufFile& f, json& spec, TokenizerConfig& con
         throw_bad_input("{}: tokenizer.ggml.model '{}' is not supported (supported: gpt2, llama)", src, model);
     }
     const auto arch = f.get_string_or("general.architecture", "");
-    if (model == "llama" && (arch.rfind("gemma", 0) == 0 || arch == "phi3")) {
+    // transformers' GGUF_SENTENCEPIECE_BUILDERS: gemma / gemma2 / gemma3 get GemmaTokenizer's
+    // shape (gemma_tokenizer); phi3 and gemma4 (and other gemma*) are not reproduced.
+    const bool gemma = model == "llama" && (arch == "gemma" || arch == "gemma2" || arch == "gemma3");
+    if (model == "llama" && !gemma && (arch.rfind("gemma", 0) == 0 || arch == "phi3")) {
         throw_bad_input("{}: the '{}' SentencePiece vocabulary of architecture '{}' is not supported", src, model, arch);
     }
     auto tokens = f.get_string_array("tokenizer.ggml.tokens");
+    const auto stored = tokens;  // as the file spells them
+    if (gemma) {
+        // A token of spaces (and other whitespace, with at least one space) is stored with real
+        // spaces; GemmaTokenizer looks it up as one U+2581 per code point.
+        for (auto& t : tokens) {
+            const auto cps = code_points(t);
+            bool blank = !cps.empty(), has_space = false;
+            for (auto cp : cps) {
+                has_space = has_space || cp == U' ';
+                blank = blank && is_python_whitespace(cp);
+            }
+            if (blank && has_space) {
+                std::string r;
+                for (std::size_t k = 0; k < cps.size(); ++k) r += "\xe2\x96\x81";
+                t = std::move(r);
+            }
+        }
+    }
     std::vector<std::int64_t> types;
     if (f.has("tokenizer.ggml.token_type")) {
         types = f.get_int_array("tokenizer.ggml.token_type");
@@ -231,6 +259,10 @@ void gguf_tokenizer_spec(const io::GgufFile& f, json& spec, TokenizerConfig& con
         if (scores.size() != tokens.size()) {
             throw_bad_input("{}: tokenizer.ggml.scores has {} entries for {} tokens", src, scores.size(), tokens.size());
         }
+        if (gemma) {
+            // Gemma's scores do not follow its merge order; transformers sorts by file position.
+            for (std::size_t i = 0; i < scores.size(); ++i) scores[i] = -static_cast<double>(i);
+        }
         merges = merges_from_scores(tokens, scores);
     } else {
         throw_bad_input("{}: missing metadata key 'tokenizer.ggml.merges'", src);
@@ -249,8 +281,11 @@ void gguf_tokenizer_spec(const io::GgufFile& f, json& spec, TokenizerConfig& con
     std::map<std::int64_t, json> added;
     for (auto id : special_ids) added[id] = added_token(id, spelled[static_cast<std::size_t>(id)], true);
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(types.size()); ++i) {
-        if (types[static_cast<std::size_t>(i)] == kUserDefined && !added.count(i)) {
-            added[i] = added_token(i, spelled[static_cast<std::size_t>(i)], false);
+        // transformers adds a user-defined token as the file spells it, and only when that
+        // spelling is a vocabulary entry (Gemma's runs of spaces, respelled above, are not).
+        const auto& text = stored[static_cast<std::size_t>(i)];
+        if (types[static_cast<std::size_t>(i)] == kUserDefined && !added.count(i) && vocab.contains(text)) {
+            added[i] = added_token(vocab[text].get<std::int64_t>(), text, false);
         }
     }
     json added_list = json::array();
@@ -277,6 +312,21 @@ void gguf_tokenizer_spec(const io::GgufFile& f, json& spec, TokenizerConfig& con
                                      {"use_regex", true}};
         }
         spec["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+    } else if (gemma) {
+        // GemmaTokenizer: spaces become U+2581 in the normalizer (no prefix space), the Split on
+        // " " then finds none; BPE with byte fallback and "<unk>"-style unk from the file.
+        spec["model"] = {{"type", "BPE"}, {"dropout", nullptr},
+                         {"unk_token", unk ? json(spelled[static_cast<std::size_t>(*unk)]) : json("<unk>")},
+                         {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
+                         {"fuse_unk", true}, {"byte_fallback", true}, {"ignore_merges", false}};
+        spec["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xe2\x96\x81"}};
+        spec["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "MergedWithPrevious"},
+                                 {"invert", false}};
+        spec["decoder"] = {{"type", "Sequence"},
+                           {"decoders",
+                            {{{"type", "Replace"}, {"pattern", {{"String", "\xe2\x96\x81"}}}, {"content", " "}},
+                             {{"type", "ByteFallback"}},
+                             {{"type", "Fuse"}}}}};
     } else {
         spec["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
                          {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},

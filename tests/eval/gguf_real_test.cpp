@@ -41,6 +41,40 @@ std::optional<Real> real(const std::string& name) {
 }
 
 constexpr const char* kSmolLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf";
+constexpr const char* kGemma3 = "gemma-3-270m-q4_k_m.gguf";
+
+struct Agreement {
+    double top1 = 0;   // fraction of positions whose argmax equals transformers'
+    double nll = 0;    // summed NLL of the prompt's next tokens (float64 log-softmax)
+    std::int64_t n = 0;
+};
+
+// qbench's float32 forward over the reference prompt (the first prompt_tokens ids, or the stored
+// "prompt" when the reference has one), against transformers' top-1 tokens.
+Agreement agreement_with_reference(const Real& r) {
+    ModelRequest request;
+    request.path = r.model;
+    request.dtype = "float32";
+    const auto env = load_model_env(request);
+    const auto n = r.reference["prompt_tokens"].get<std::int64_t>();
+    std::vector<std::int64_t> ids;
+    if (r.reference.contains("prompt")) {
+        ids = r.reference["prompt"].get<std::vector<std::int64_t>>();
+    } else {
+        ids = r.reference["ids"].get<std::vector<std::int64_t>>();
+        ids.resize(static_cast<std::size_t>(n));
+    }
+    const auto x = torch::tensor(ids, torch::kInt64).unsqueeze(0);
+    torch::NoGradGuard no_grad;
+    const auto logits = env.decoder->forward(x)[0];
+    const auto want = torch::tensor(r.reference["top1"].get<std::vector<std::int64_t>>(), torch::kInt64);
+    Agreement a;
+    a.n = n;
+    a.top1 = logits.argmax(-1).eq(want).to(torch::kFloat64).mean().item<double>();
+    const auto logp = torch::log_softmax(logits.to(torch::kFloat64), -1);
+    a.nll = -logp.slice(0, 0, n - 1).gather(1, x[0].slice(0, 1, n).unsqueeze(1)).sum().item<double>();
+    return a;
+}
 
 TEST(SmolLM2Real, TokenizerMatchesTransformersGgufTokenizer) {
     auto r = real(kSmolLM2);
@@ -94,6 +128,88 @@ TEST(SmolLM2Real, PerplexityOfHeldOutEnglishIsPlausible) {
     RecordProperty("ppl", std::to_string(result.ppl));
     // A 135M instruct model on plain English prose: well above 1, far below a unigram model.
     EXPECT_GT(result.ppl, 2.0);
+    EXPECT_LT(result.ppl, 40.0);
+}
+
+}  // namespace
+}  // namespace qbench::eval
+
+namespace qbench::eval {
+namespace {
+
+TEST(Gemma3Real, TokenizerMatchesTransformersGgufTokenizer) {
+    auto r = real(kGemma3);
+    if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
+    const auto tok = tokenizer::load_tokenizer(r->model);
+    EXPECT_EQ(tok->encode(read_file(r->text), false), r->reference["ids"].get<std::vector<std::int32_t>>());
+    EXPECT_EQ(tok->bos_id(), 2);
+    // The tokenizer corpus (prose, code, whitespace runs, CJK, emoji, invalid UTF-8 replaced, ...).
+    ASSERT_TRUE(r->reference.contains("corpus"));
+    int n = 0;
+    for (const auto& c : r->reference["corpus"]) {
+        SCOPED_TRACE(c["name"].get<std::string>());
+        const auto text = c["text"].get<std::string>();
+        EXPECT_EQ(tok->encode(text, false), c["ids"].get<std::vector<std::int32_t>>());
+        EXPECT_EQ(tok->encode(text, true), c["ids_special"].get<std::vector<std::int32_t>>());
+        ++n;
+    }
+    EXPECT_GT(n, 40);
+}
+
+// <bos> + the held-out text, the same dequantized Q4_K_M weights (Q8_0 embeddings, Q5_0 / Q4_K /
+// Q6_K / Q8_0 layers), float32 on both sides. Tolerances: transformers computes the same ops in
+// another order (its SDPA path, its own dequantizer), so logits differ by float32 rounding only;
+// a top-1 flip needs two candidates within that rounding (allow 2%), and the summed NLL agrees
+// to 0.5%, as for SmolLM2.
+TEST(Gemma3Real, Top1AgreesWithTransformersGgufLoading) {
+    auto r = real(kGemma3);
+    if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
+    const auto a = agreement_with_reference(*r);
+    const double want = r->reference["nll_sum"].get<double>();
+    RecordProperty("top1_agreement", std::to_string(a.top1));
+    RecordProperty("nll_sum", std::to_string(a.nll));
+    std::cout << "Gemma 3 270M top-1 agreement with transformers: " << a.top1 << " over " << a.n
+              << " tokens; NLL " << a.nll << " vs " << want << " (ppl " << std::exp(a.nll / (a.n - 1)) << " vs "
+              << std::exp(want / (a.n - 1)) << ")\n";
+    EXPECT_GE(a.top1, 0.98);
+    EXPECT_NEAR(a.nll, want, 0.005 * want);
+}
+
+TEST(Gemma3Real, ConfigFromMetadata) {
+    auto r = real(kGemma3);
+    if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
+    ModelRequest request;
+    request.path = r->model;
+    request.dtype = "float32";
+    const auto env = load_model_env(request);
+    const auto& c = env.decoder->config();
+    EXPECT_EQ(c.architecture, "Gemma3ForCausalLM");
+    EXPECT_EQ(c.num_layers, 18);
+    EXPECT_EQ(c.head_dim, 256);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    // Layers 5, 11, 17 global; the others slide over 512 tokens.
+    for (std::int64_t i = 0; i < c.num_layers; ++i) {
+        EXPECT_EQ(c.layer_window[static_cast<std::size_t>(i)], (i + 1) % 6 == 0 ? 0 : 512) << i;
+    }
+}
+
+// Perplexity of the held-out text through the CLI's entry point (float32, sliding).
+TEST(Gemma3Real, PerplexityOfHeldOutTextIsPlausible) {
+    auto r = real(kGemma3);
+    if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
+    ModelRequest request;
+    request.path = r->model;
+    request.dtype = "float32";
+    PerplexityOptions options;
+    options.protocol = "sliding";
+    options.max_length = 512;
+    options.stride = 256;
+    options.limit = 8;  // 8 windows (~2300 tokens scored): a 262k-entry vocabulary is slow on CPU
+    const auto result = run_perplexity(request, r->text, options);
+    std::cout << "Gemma 3 270M Q4_K_M sliding(512/256) perplexity of " << r->text.filename() << ": " << result.ppl
+              << " over " << result.tokens_scored << " tokens\n";
+    RecordProperty("ppl", std::to_string(result.ppl));
+    EXPECT_GT(result.ppl, 1.5);
     EXPECT_LT(result.ppl, 40.0);
 }
 

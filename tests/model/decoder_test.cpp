@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "qbench/model/weights.hpp"
+#include "qbench/util/error.hpp"
+#include "qbench/util/files.hpp"
 #include "support/fixtures.hpp"
 
 namespace qbench::model {
@@ -86,6 +88,42 @@ TEST_P(DecoderGolden, KvCacheStepsEqualFullForward) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, DecoderGolden, ::testing::ValuesIn(kModelFixtures));
+
+// gemma3_swa's f32 config is in transformers 5's form (layer_types, rope_parameters per layer
+// type); its bf16 config in the older one (rope_theta + rope_scaling for the global layers,
+// rope_local_base_freq, sliding_window_pattern). Both mean what Gemma3TextConfig makes of them
+// (the generator checks transformers reads the same layer types and RoPE from both).
+TEST(Decoder, Gemma3ConfigInBothForms) {
+    for (const char* dir : {"f32", "bf16"}) {
+        SCOPED_TRACE(dir);
+        const auto c = load_model_config(model_fixture("gemma3_swa") / dir);
+        EXPECT_EQ(c.architecture, "Gemma3ForCausalLM");
+        EXPECT_EQ(c.layer_window, (std::vector<std::int64_t>{5, 0, 5}));
+        EXPECT_DOUBLE_EQ(c.rope_theta, 10000.0);
+        EXPECT_EQ(c.rope_scaling.type, "linear");
+        EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 2.0);
+        EXPECT_DOUBLE_EQ(c.rope_local_theta, 100.0);
+        EXPECT_DOUBLE_EQ(c.query_pre_attn_scalar, 24.0);
+        EXPECT_DOUBLE_EQ(c.final_logit_softcapping, 30.0);
+        EXPECT_EQ(c.hidden_act, "gelu_pytorch_tanh");
+        EXPECT_TRUE(c.qk_norm && c.gemma_norms && c.scale_embeddings);
+        EXPECT_FALSE(c.tie_word_embeddings);
+        EXPECT_EQ(c.head_dim, 16);
+    }
+    // The parameter count includes the two extra norms per layer: the f32 checkpoint's bytes / 4.
+    const auto c = load_model_config(model_fixture("gemma3_swa") / "f32");
+    WeightLoader loader(model_fixture("gemma3_swa") / "f32");
+    EXPECT_EQ(c.num_parameters() * 4, static_cast<std::int64_t>(loader.checkpoint().total_bytes()));
+}
+
+TEST(Decoder, Gemma3RejectsWhatItDoesNotImplement) {
+    auto j = nlohmann::json::parse(read_file(model_fixture("gemma3_swa") / "f32" / "config.json"));
+    j["use_bidirectional_attention"] = true;
+    EXPECT_THROW(parse_model_config(j, "config.json"), Error);
+    j["use_bidirectional_attention"] = false;
+    j["hidden_activation"] = "relu";
+    EXPECT_THROW(parse_model_config(j, "config.json"), Error);
+}
 
 TEST(Decoder, ReportsWeightBytesAndDenseKernels) {
     auto model = Decoder::load(model_fixture("llama_linear_bias") / "bf16", {torch::kCPU, torch::kBFloat16, {}});

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "qbench/eval/api.hpp"
+#include "qbench/io/gguf_dequant.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/model/decoder.hpp"
 #include "qbench/util/error.hpp"
@@ -43,6 +44,53 @@ TEST(GgufModel, MapsLlamaCppNamesToHfNames) {
     EXPECT_EQ(hf_name_of_gguf("blk.1.ffn_norm.weight"), "model.layers.1.post_attention_layernorm.weight");
     EXPECT_EQ(hf_name_of_gguf("rope_freqs.weight"), "");
     EXPECT_EQ(hf_name_of_gguf("blk.x.attn_q.weight"), "");
+}
+
+TEST(GgufModel, MapsGemma3NamesToHfNames) {
+    EXPECT_EQ(hf_name_of_gguf("blk.2.ffn_norm.weight", "gemma3"), "model.layers.2.pre_feedforward_layernorm.weight");
+    EXPECT_EQ(hf_name_of_gguf("blk.2.post_attention_norm.weight", "gemma3"),
+              "model.layers.2.post_attention_layernorm.weight");
+    EXPECT_EQ(hf_name_of_gguf("blk.2.post_ffw_norm.weight", "gemma3"),
+              "model.layers.2.post_feedforward_layernorm.weight");
+    EXPECT_EQ(hf_name_of_gguf("blk.2.attn_q_norm.weight", "gemma3"), "model.layers.2.self_attn.q_norm.weight");
+    EXPECT_EQ(hf_name_of_gguf("blk.2.attn_k_norm.weight", "gemma3"), "model.layers.2.self_attn.k_norm.weight");
+    EXPECT_EQ(hf_name_of_gguf("blk.2.attn_norm.weight", "gemma3"), "model.layers.2.input_layernorm.weight");
+    EXPECT_EQ(hf_name_of_gguf("blk.2.attn_q.weight", "gemma3"), "model.layers.2.self_attn.q_proj.weight");
+    // llama keeps its meaning of ffn_norm and has no sandwich norms.
+    EXPECT_EQ(hf_name_of_gguf("blk.2.post_ffw_norm.weight"), "");
+}
+
+// A tiny random Gemma 3 written as convert_hf_to_gguf.py's Gemma3Model does (norm weights + 1,
+// no Q/K permutation, Q8_0 matrices, 5 sliding + 1 global layers with window 5 < 24 tokens,
+// tied): the logits transformers' own GGUF loading computes from the same file. Both sides
+// dequantize the same Q8_0 bytes to float32, so only float32 op order differs (< 1e-4).
+TEST(GgufModel, Gemma3GgufMatchesTransformersGgufLoading) {
+    WeightLoader ref(gguf_fixture("gemma3.q8.reference.safetensors"));
+    auto gg = load_gguf(gguf_fixture("gemma3.q8.gguf"));
+    const auto& c = gg->config();
+    EXPECT_EQ(c.architecture, "Gemma3ForCausalLM");
+    EXPECT_EQ(c.layer_window, (std::vector<std::int64_t>{5, 5, 5, 5, 5, 0}));
+    EXPECT_DOUBLE_EQ(c.rope_theta, 1000000.0);
+    EXPECT_DOUBLE_EQ(c.rope_local_theta, 10000.0);
+    EXPECT_DOUBLE_EQ(c.query_pre_attn_scalar, 256.0);
+    EXPECT_TRUE(c.tie_word_embeddings);
+    const auto ids = ref.raw("input_ids", torch::kCPU);
+    EXPECT_LT(max_abs_diff(gg->forward(ids), ref.raw("logits", torch::kCPU)), 1e-4);
+}
+
+// Norm weights come back without the converter's + 1; Q/K rows stay in the file's order.
+TEST(GgufModel, Gemma3NormsLoseTheStoredOneAndQkStayUnpermuted) {
+    auto file = std::make_shared<const io::GgufFile>(gguf_fixture("gemma3.q8.gguf"));
+    const auto config = model_config_from_gguf(*file);
+    const GgufWeightSource g(file, config);
+    const auto stored = g.raw("model.layers.0.pre_feedforward_layernorm.weight", torch::kCPU);
+    EXPECT_TRUE(torch::equal(g.load("model.layers.0.pre_feedforward_layernorm.weight", torch::kFloat32, torch::kCPU),
+                             stored - 1.0f));
+    auto q = g.load("model.layers.0.self_attn.q_proj.weight", torch::kFloat32, torch::kCPU);
+    std::vector<float> plain(static_cast<std::size_t>(q.numel()));
+    const auto& info = g.info("model.layers.0.self_attn.q_proj.weight");
+    io::dequantize(info.ggml_type(), file->data(info), plain);
+    EXPECT_TRUE(torch::equal(q.flatten(), torch::tensor(plain)));
 }
 
 TEST(GgufModel, ConfigFromMetadataMatchesConfigJson) {

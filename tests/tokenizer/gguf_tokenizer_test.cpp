@@ -51,6 +51,25 @@ TEST(GgufTokenizer, LlamaSentencePieceMatchesTransformers) {
     EXPECT_FALSE(tok->add_eos());
 }
 
+// A gemma3 vocabulary (tests/fixtures/gguf/gemma3.q8.gguf): whitespace tokens stored with real
+// spaces, scores out of merge order, spaces replaced by U+2581 without a prefix space.
+TEST(GgufTokenizer, Gemma3SentencePieceMatchesTransformers) {
+    const auto tok = load_tokenizer(gguf_fixture("gemma3.q8.gguf"));
+    const auto expected = json::parse(read_file(gguf_fixture("gemma3.q8.expected.json")));
+    EXPECT_EQ(tok->bos_id(), expected["bos"].get<std::int32_t>());
+    EXPECT_EQ(tok->eos_id(), expected["eos"].get<std::int32_t>());
+    EXPECT_TRUE(tok->add_bos());
+    int n = 0;
+    for (const auto& c : expected["cases"]) {
+        const auto text = c["text"].get<std::string>();
+        SCOPED_TRACE(c["name"].get<std::string>());
+        EXPECT_EQ(tok->encode(text, false), c["ids"].get<std::vector<std::int32_t>>());
+        EXPECT_EQ(tok->encode(text, true), c["ids_special"].get<std::vector<std::int32_t>>());
+        ++n;
+    }
+    EXPECT_EQ(n, 4);
+}
+
 TEST(GgufTokenizer, UnsupportedModelIsNamed) {
     // A model GGUF without tokenizer metadata.
     try {

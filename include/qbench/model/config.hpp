@@ -1,6 +1,7 @@
 // ModelConfig: the hyperparameters of a Llama-family decoder, read from config.json as plain
 // fields (no tensors). Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
-// Qwen3ForCausalLM. Anything else is a kBadInput Error listing what is supported.
+// Qwen3ForCausalLM, Gemma3ForCausalLM (model_type gemma3_text). Anything else is a kBadInput Error
+// listing what is supported.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +44,18 @@ struct ModelConfig {
     bool attention_bias = false;      // q/k/v (and o for Llama's attention_bias) projections
     bool o_proj_bias = false;
     bool mlp_bias = false;
-    bool qk_norm = false;             // Qwen3: RMSNorm on q and k per head, before RoPE
+    bool qk_norm = false;             // Qwen3, Gemma 3: RMSNorm on q and k per head, before RoPE
+    // Gemma 3 (all false / zero for the Llama family):
+    bool gemma_norms = false;         // RMSNorm scales by (1 + weight) in float32, then casts;
+                                      // sandwich norms (post-attention on the attention output,
+                                      // pre/post-feedforward around the MLP)
+    bool scale_embeddings = false;    // embeddings x sqrt(hidden_size), the factor in the model dtype
+    std::string hidden_act = "silu";  // silu | gelu_pytorch_tanh (the gated MLP's activation)
+    double query_pre_attn_scalar = 0; // > 0: attention scale query_pre_attn_scalar^-0.5, else head_dim^-0.5
+    double final_logit_softcapping = 0;  // > 0: logits = cap * tanh(logits / cap)
+    // > 0: sliding-window layers use default RoPE with this base (Gemma 3 rope_local_base_freq);
+    // rope_theta / rope_scaling then apply to the full-attention layers only.
+    double rope_local_theta = 0;
     // Per layer: 0 = full causal attention, otherwise the sliding-window size (a query at i sees
     // keys j with i - window < j <= i).
     std::vector<std::int64_t> layer_window;
@@ -57,7 +69,8 @@ struct ModelConfig {
 
 inline const std::vector<std::string>& supported_architectures() {
     static const std::vector<std::string> kArch{"LlamaForCausalLM", "MistralForCausalLM",
-                                                "Qwen2ForCausalLM", "Qwen3ForCausalLM"};
+                                                "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+                                                "Gemma3ForCausalLM"};
     return kArch;
 }
 

@@ -1,6 +1,8 @@
-// A Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) on LibTorch ops, matching the
+// A Llama-family decoder (Llama, Mistral, Qwen2, Qwen3, Gemma 3) on LibTorch ops, matching the
 // transformers modules op for op: RMSNorm in float32 then cast, RoPE tables in float32 cast to
-// the compute dtype, SDPA attention (GQA, optional sliding window), SwiGLU MLP.
+// the compute dtype, SDPA attention (GQA, optional sliding window), SwiGLU MLP. Gemma 3 adds
+// (1 + weight) norms, sandwich norms, scaled embeddings, a GELU-tanh gated MLP, local RoPE on
+// its sliding layers and optional final logit softcapping (ModelConfig's Gemma fields).
 #pragma once
 
 #include <torch/torch.h>
@@ -85,8 +87,11 @@ public:
 private:
     struct Layer {
         std::unique_ptr<Linear> q, k, v, o, gate, up, down;
+        // Gemma norms hold (1 + weight) in float32.
         torch::Tensor input_norm, post_norm, q_norm, k_norm;
+        torch::Tensor pre_ff_norm, post_ff_norm;  // Gemma 3 only
         std::int64_t window = 0;
+        bool local_rope = false;  // Gemma 3 sliding layer: the rope_local_theta tables
     };
 
     Decoder(ModelConfig config, LoadOptions options);
@@ -102,6 +107,8 @@ private:
     std::unique_ptr<Linear> lm_head_;  // null when tied to the embedding
     std::vector<Layer> layers_;
     torch::Tensor inv_freq_;           // [head_dim / 2] float32
+    torch::Tensor inv_freq_local_;     // Gemma 3 sliding layers; undefined otherwise
+    torch::Tensor embed_scale_;        // Gemma 3: sqrt(hidden) as a 0-dim compute-dtype tensor
 };
 
 // The RoPE inverse frequencies transformers computes for this config (float32).

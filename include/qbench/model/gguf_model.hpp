@@ -14,14 +14,15 @@
 
 namespace qbench::model {
 
-// The hyperparameters of a GGUF file whose general.architecture is "llama". Throws a kBadInput
+// The hyperparameters of a GGUF file whose general.architecture is "llama" or "gemma3". Throws a kBadInput
 // Error naming the file and the key for a missing or inconsistent value, or another
 // architecture.
 ModelConfig model_config_from_gguf(const io::GgufFile& file);
 
 // The HF name of a GGUF tensor ("blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"),
-// or "" for a tensor the decoder does not take (e.g. rope_freqs.weight).
-std::string hf_name_of_gguf(const std::string& gguf_name);
+// or "" for a tensor the decoder does not take (e.g. rope_freqs.weight). `arch` is the file's
+// general.architecture ("llama" or "gemma3": its ffn_norm is pre_feedforward_layernorm).
+std::string hf_name_of_gguf(const std::string& gguf_name, const std::string& arch = "llama");
 
 class GgufWeightSource final : public WeightSource {
 public:
@@ -33,7 +34,8 @@ public:
     // Float types as stored (F32 / F16 / BF16); block types as uint8 [rows, bytes per row], in
     // the file's row order (Q/K still permuted).
     torch::Tensor raw(const std::string& name, const torch::Device& device) const override;
-    // Dequantized (bit-exact float32 first), Q/K rows un-permuted, then `dtype` on `device`.
+    // Dequantized (bit-exact float32 first), Q/K rows un-permuted (llama) or norm weights less
+    // the +1 the converter stored (gemma3), then `dtype` on `device`.
     torch::Tensor load(const std::string& name, torch::ScalarType dtype, const torch::Device& device,
                        const std::vector<std::int64_t>& shape = {}) const override;
     std::string describe() const override { return file_->path().string(); }
@@ -47,6 +49,7 @@ private:
     std::shared_ptr<const io::GgufFile> file_;
     std::int64_t num_heads_ = 0;
     std::int64_t num_kv_heads_ = 0;
+    std::string arch_;  // "llama" (Q/K permuted) or "gemma3" (norm weights stored + 1)
     std::map<std::string, const io::GgufTensorInfo*> by_hf_;
 };
 
