@@ -141,7 +141,8 @@ TEST(GgufModel, ModelEnvAndInspectReportGguf) {
     EXPECT_EQ(info.quantization["kept_low_bit"].size(), 5u);
     EXPECT_EQ(info.quantization["kept_low_bit"][0]["name"], "lm_head.weight");
     EXPECT_EQ(info.quantization["kept_low_bit"][0]["type"], "Q8_0");
-    EXPECT_EQ(info.quantization["kept_low_bit"][0]["kernel"], "dequant_matmul");
+    // K = 32: one Q8_0 block per row is a per-channel int8 weight, which int8pack_mm takes.
+    EXPECT_EQ(info.quantization["kept_low_bit"][0]["kernel"], "int8pack_mm");
     EXPECT_EQ(info.summary.kernels.size(), env.summary.kernels.size());
 }
 

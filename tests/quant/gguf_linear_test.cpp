@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "qbench/eval/api.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/io/gguf_dequant.hpp"
@@ -176,10 +178,11 @@ TEST(GgufLowBit, Float32LogitsMatchDequantizeAtLoadAndTransformers) {
 }
 
 // bfloat16: Q4_0 layers run through int4pack_mm_cpu (kAuto picks it for bfloat16). Its scales are
-// held in bfloat16 and it accumulates differently, so it is compared with the float32 reference
-// under the same bound as the dequantize-at-load bfloat16 model: the low-bit model's error may
-// be at most 1.5x that model's error plus 0.02 (bfloat16 has 8 significant bits: ~0.4% of
-// logits of magnitude ~1-3 per rounding, compounded over 2 layers).
+// held in bfloat16 and it accumulates differently, so it is not compared bit for bit but with the
+// float32 reference (transformers on gguf-py's weights), against the error of the
+// dequantize-at-load bfloat16 model on the same input: at most 1.5x that error plus 0.02. (These
+// random tiny models have logits up to ~20; bfloat16 alone puts the dequantize-at-load model
+// ~0.2-0.5 away from float32, and the int4pack model is as far.)
 TEST(GgufLowBit, Bfloat16Int4packLogitsStayWithinBfloat16Error) {
     for (const char* model : {"llama_gqa_llama3", "llama_linear_bias"}) {
         const auto base = std::string(model) + ".q4_0";
@@ -196,7 +199,8 @@ TEST(GgufLowBit, Bfloat16Int4packLogitsStayWithinBfloat16Error) {
         const double low_err = max_abs_diff(low_dec->forward(ids), expected);
         const double deq_err = max_abs_diff(load(l, torch::kBFloat16, false)->forward(ids), expected);
         EXPECT_LT(low_err, 1.5 * deq_err + 0.02) << "dequantize-at-load bfloat16 error " << deq_err;
-        EXPECT_LT(low_err, 0.1);
+        std::cout << base << ": max |logit - float32 reference|: int4pack " << low_err
+                  << ", dequantize-at-load bfloat16 " << deq_err << "\n";
     }
 }
 
