@@ -17,6 +17,11 @@ gguf-py) and the reference numbers with gguf-py and transformers, never with qbe
                                      + 1, no permutation, Q8_0 matrices) with a Gemma-shaped
                                      vocabulary; gemma3.q8.reference.safetensors: transformers'
                                      GGUF-loading logits; gemma3.q8.expected.json: its tokenizer ids
+  <model>.q8_0.gguf, <model>.q4_0.gguf  every 2-D weight whose rows allow in Q8_0 / Q4_0 (token
+                                     embeddings included; ffn_down, 48 columns, stays F16): the
+                                     types qbench keeps low-bit
+  <model>.<kind>.reference.safetensors  logits of the transformers model with the weights that
+                                     gguf-py dequantizes from that GGUF (kind: mixed, q8_0, q4_0)
   tok_<name>.gguf                    tokenizer-only files (gpt2 byte-level with two pre-tokenizers,
                                      llama sentencepiece), and tok_<name>.expected.json: the ids of
                                      the tokenizer corpus from transformers' GGUF tokenizer
@@ -156,13 +161,26 @@ def mixed_type(name: str, shape: tuple, index: int) -> T:
     return T.F16 if len(shape) == 2 else T.F32
 
 
-def write_model(model: str, mixed: bool) -> Path:
+def uniform_type(kind: T):
+    def pick(name: str, shape: tuple, index: int) -> T:
+        if len(shape) == 2 and shape[1] % 32 == 0:
+            return kind
+        return T.F16 if len(shape) == 2 else T.F32
+    return pick
+
+
+KINDS = {"f32": None, "mixed": mixed_type, "q8_0": uniform_type(T.Q8_0), "q4_0": uniform_type(T.Q4_0)}
+FILE_TYPES = {"f32": gguf.LlamaFileType.ALL_F32, "mixed": gguf.LlamaFileType.MOSTLY_Q8_0,
+              "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0, "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0}
+
+
+def write_model(model: str, kind: str) -> Path:
     src = MODELS / model / "f32"
     cfg = json.loads((src / "config.json").read_text())
     weights = {k: v.numpy() for k, v in load_file(str(src / "model.safetensors")).items()}
     n_head, n_kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     head_dim = cfg.get("head_dim") or cfg["hidden_size"] // n_head
-    path = OUT / f"{model}.{'mixed' if mixed else 'f32'}.gguf"
+    path = OUT / f"{model}.{kind}.gguf"
     w = gguf.GGUFWriter(str(path), "llama")
     w.add_name(model)
     w.add_context_length(cfg["max_position_embeddings"])
@@ -174,7 +192,7 @@ def write_model(model: str, mixed: bool) -> Path:
     w.add_rope_dimension_count(head_dim)
     w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
     w.add_vocab_size(cfg["vocab_size"])
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if mixed else gguf.LlamaFileType.ALL_F32)
+    w.add_file_type(FILE_TYPES[kind])
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
     w.add_bos_token_id(cfg["bos_token_id"])
     w.add_eos_token_id(cfg["eos_token_id"])
@@ -194,7 +212,7 @@ def write_model(model: str, mixed: bool) -> Path:
         elif ".attn_k." in name:
             x = permute(x, n_kv)
         x = np.ascontiguousarray(x)
-        t = mixed_type(name, x.shape, i) if mixed else T.F32
+        t = KINDS[kind](name, x.shape, i) if KINDS[kind] else T.F32
         if t == T.F32:
             w.add_tensor(name, x.astype(np.float32))
         elif t == T.F16:
@@ -208,7 +226,7 @@ def write_model(model: str, mixed: bool) -> Path:
     return path
 
 
-def hf_reference(model: str, path: Path) -> None:
+def hf_reference(model: str, path: Path, kind: str) -> None:
     """Logits of the transformers model of tests/fixtures/models/<model>/f32 with its weights
     replaced by gguf-py's dequantization of `path` (Q/K rows un-permuted as transformers'
     GGUF loader does). transformers' own GGUF loading is printed for comparison: it ignores
@@ -243,7 +261,7 @@ def hf_reference(model: str, path: Path) -> None:
     print(f"{path.name}: max |reference - transformers GGUF loading| = "
           f"{(logits - hf_logits).abs().max().item():.3g}")
     save_file({"input_ids": ids.numpy(), "logits": logits.numpy()},
-              str(OUT / f"{model}.mixed.reference.safetensors"))
+              str(OUT / f"{model}.{kind}.reference.safetensors"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,8 +478,9 @@ def main() -> None:
     gemma3_gguf()
     quant_types()
     for model in ["llama_gqa_llama3", "llama_linear_bias"]:
-        write_model(model, mixed=False)
-        hf_reference(model, write_model(model, mixed=True))
+        write_model(model, "f32")
+        for kind in ["mixed", "q8_0", "q4_0"]:
+            hf_reference(model, write_model(model, kind), kind)
     tok_expected(tok_gpt2("gpt2", "gpt-2"))
     tok_expected(tok_gpt2("gpt2_llama_bpe", "llama-bpe"))
     tok_expected(tok_llama("llama_sp"))

@@ -74,6 +74,8 @@ void add_ppl_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--dtype", o->model.dtype, "float32 | float16 | bfloat16")->capture_default_str();
     cmd->add_option("--device", o->model.device, "cpu | cuda | cuda:N")->capture_default_str();
     cmd->add_option("--quantize", o->quantize, "Run-time quantization SPEC, e.g. rtn:bits=4,group_size=128");
+    cmd->add_flag("--gguf-dequantize", o->model.gguf_dequantize,
+                  ".gguf: dequantize every tensor at load (default: Q8_0 / Q4_0 Linears stay low-bit)");
     cmd->add_option("--threads", o->model.threads, "CPU threads (0: LibTorch's default)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {

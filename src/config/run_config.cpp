@@ -64,6 +64,10 @@ const Schema<VariantConfig>& VariantConfig::schema() {
         s.option("quantize", &VariantConfig::quantize,
                  "run-time quantization: 'method:key=value,...' or a map with 'method'")
             .default_text("none");
+        s.option("gguf_dequantize", &VariantConfig::gguf_dequantize,
+                 ".gguf model: dequantize every tensor at load instead of keeping Q8_0 / Q4_0 Linear "
+                 "weights low-bit")
+            .default_value(false);
         s.option("calibration_gpu_hours", &VariantConfig::calibration_gpu_hours,
                  "GPU-hours spent calibrating this checkpoint, amortized in the cost section")
             .default_value(0.0)

@@ -65,14 +65,35 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         const model::GgufWeightSource weights(file, c);
         for (const auto& t : file->tensors()) bytes_by_dtype[io::ggml_type_name(t.ggml_type())] += t.nbytes;
         s.format = "gguf";
-        s.weight_bytes = static_cast<std::int64_t>(file->total_tensor_bytes());
-        s.quantization = model::describe_gguf_storage(*file, weights, "the compute dtype");
         info.tensors = static_cast<std::int64_t>(file->tensors().size());
+        // A load on the CPU in bfloat16 (as for quantized HF checkpoints below) tells which
+        // Linears stay low-bit, with which kernel, and the bytes really held.
+        ModelRequest request;
+        request.path = path;
+        request.dtype = "bfloat16";
+        const ModelEnv env = load_model_env(request);
+        s.kernels = env.summary.kernels;
+        s.weight_bytes = env.summary.weight_bytes;
+        s.quantization = env.summary.quantization;
+        nlohmann::json kept = nlohmann::json::array(), dequantized = nlohmann::json::array();
+        std::map<std::string, std::string> kernel_of;
+        for (const auto& k : s.kernels) kernel_of[k.name + ".weight"] = k.kernel;
+        for (const auto& [hf, t] : weights.tensors()) {
+            const auto it = kernel_of.find(hf);
+            nlohmann::json entry = {{"name", hf}, {"type", io::ggml_type_name(t->ggml_type())}};
+            if (it != kernel_of.end() && it->second != "dense") {
+                entry["kernel"] = it->second;
+                kept.push_back(entry);
+            } else {
+                dequantized.push_back(entry);
+            }
+        }
         info.quantization = {{"format", "gguf"},
                              {"file_type", file->get_uint_or("general.file_type", 0)},
                              {"stored_types", weights.type_counts()},
-                             {"kept_low_bit", nlohmann::json::array()},
-                             {"dequantized_at_load", "all"}};
+                             {"stored_bytes", file->total_tensor_bytes()},
+                             {"kept_low_bit", kept},
+                             {"dequantized_at_load", dequantized}};
     } else {
         c = model::load_model_config(path);
         const auto ckpt = io::SafetensorsCheckpoint::open(path);

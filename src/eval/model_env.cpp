@@ -3,6 +3,7 @@
 #include "qbench/model/gguf_model.hpp"
 #include "qbench/model/random_weights.hpp"
 #include "qbench/model/runtime.hpp"
+#include "qbench/quant/gguf.hpp"
 #include "qbench/quant/scheme.hpp"
 #include "qbench/tokenizer/gguf_tokenizer.hpp"
 #include "qbench/util/error.hpp"
@@ -49,8 +50,9 @@ ModelEnv load_model_env(const ModelRequest& request) {
         throw_bad_input("{}: expected an HF model directory (config.json + *.safetensors) or a .gguf file",
                         request.path.string());
     }
-    // A GGUF file's own block types are dequantized by its weight source (docs/ARCHITECTURE.md,
-    // "GGUF"); an HF directory may declare a quantization scheme.
+    // A GGUF file's Q8_0 / Q4_0 Linear weights stay low-bit (quant/gguf.hpp) unless the request
+    // says gguf_dequantize or quantizes at run time; its other tensors are dequantized by its
+    // weight source (docs/ARCHITECTURE.md, "GGUF"). An HF directory may declare a scheme.
     std::optional<quant::QuantScheme> scheme;
     if (!gguf) scheme = quant::checkpoint_scheme(request.path, model::load_model_config(request.path));
     if (scheme && request.quantize) {
@@ -61,7 +63,11 @@ ModelEnv load_model_env(const ModelRequest& request) {
     model::LoadOptions options;
     options.device = model::parse_device(request.device);
     options.dtype = model::parse_dtype(request.dtype);
-    if (scheme) options.linear_factory = quant::make_linear_factory(*scheme);
+    if (scheme) {
+        options.linear_factory = quant::make_linear_factory(*scheme);
+    } else if (gguf && !request.gguf_dequantize) {
+        options.linear_factory = quant::make_gguf_linear_factory();
+    }
     ModelEnv env;
     auto& s = env.summary;
     if (gguf) {
@@ -79,7 +85,9 @@ ModelEnv load_model_env(const ModelRequest& request) {
             }
         }
         s.format = "gguf";
-        s.quantization = model::describe_gguf_storage(*file, weights, model::dtype_name(options.dtype));
+        s.quantization = model::describe_gguf_storage(*file, weights, model::dtype_name(options.dtype),
+                                                      env.decoder->kernels());
+        if (request.gguf_dequantize) s.quantization += " (gguf_dequantize)";
     } else {
         env.decoder = model::guard_torch(request.path.string(), [&] {
             if (!request.random_weights) return model::Decoder::load(request.path, options);

@@ -177,7 +177,9 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
     result.name = v.name;
     result.baseline = v.baseline;
     log::info("variant '{}': loading {}", v.name, v.model.string());
-    ModelEnv env = load_model_env({v.model, c.device, v.dtype, v.quantize});
+    ModelRequest request{v.model, c.device, v.dtype, v.quantize};
+    request.gguf_dequantize = v.gguf_dequantize;
+    ModelEnv env = load_model_env(request);
     result.model = env.summary;
     if (c.perplexity) {
         const auto& pc = *c.perplexity;

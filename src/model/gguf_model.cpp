@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <set>
 
 #include "qbench/io/gguf_dequant.hpp"
 #include "qbench/util/error.hpp"
@@ -211,6 +212,27 @@ torch::Tensor GgufWeightSource::raw(const std::string& name, const torch::Device
     return view.to(device, view.scalar_type(), false, /*copy=*/true);
 }
 
+torch::Tensor GgufWeightSource::unpermute_rows(const std::string& name, torch::Tensor w) const {
+    // convert_hf_to_gguf.py permutes q_proj / k_proj rows (weights and biases) from HF's
+    // rotate-half layout to interleaved pairs: w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2).
+    // The inverse is reshape(n_head, d/2, 2, ...).swapaxes(1, 2).
+    const auto& t = info(name);
+    if (arch_ != "llama") return w;  // only convert_hf_to_gguf.py's llama path permutes Q/K
+    const bool is_q = t.name.find(".attn_q.") != std::string::npos;
+    const bool is_k = t.name.find(".attn_k.") != std::string::npos;
+    if (!is_q && !is_k) return w;
+    const auto n_head = is_q ? num_heads_ : num_kv_heads_;
+    const auto sizes = w.sizes().vec();
+    const auto rows = sizes[0];
+    if (rows % (2 * n_head) != 0) {
+        throw_bad_input("{}: tensor '{}' has {} rows, not a multiple of 2 x {} heads", file_->path().string(),
+                        t.name, rows, n_head);
+    }
+    std::vector<std::int64_t> split{n_head, rows / n_head / 2, 2};
+    split.insert(split.end(), sizes.begin() + 1, sizes.end());
+    return w.reshape(split).transpose(1, 2).contiguous().reshape(sizes);
+}
+
 torch::Tensor GgufWeightSource::load(const std::string& name, torch::ScalarType dtype, const torch::Device& device,
                                      const std::vector<std::int64_t>& shape) const {
     const auto& t = info(name);
@@ -225,26 +247,12 @@ torch::Tensor GgufWeightSource::load(const std::string& name, torch::ScalarType 
     }
     auto w = torch::empty(stored, torch::kFloat32);
     io::dequantize(t.ggml_type(), file_->data(t), {w.data_ptr<float>(), static_cast<std::size_t>(w.numel())});
-    // convert_hf_to_gguf.py permutes q_proj / k_proj rows (weights and biases) from HF's
-    // rotate-half layout to interleaved pairs: w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2).
-    // The inverse is reshape(n_head, d/2, 2, ...).swapaxes(1, 2).
-    // Only the llama converter permutes Q/K; gemma3's adds 1 to every norm weight instead
-    // (transformers' Gemma2TensorProcessor subtracts it again; the decoder adds 1 back).
-    const bool llama = arch_ == "llama";
-    const bool is_q = llama && t.name.find(".attn_q.") != std::string::npos;
-    const bool is_k = llama && t.name.find(".attn_k.") != std::string::npos;
-    if (!llama && t.name.size() >= 11 && t.name.compare(t.name.size() - 11, 11, "norm.weight") == 0) w = w - 1.0f;
-    if (is_q || is_k) {
-        const auto n_head = is_q ? num_heads_ : num_kv_heads_;
-        const auto rows = stored[0];
-        if (rows % (2 * n_head) != 0) {
-            throw_bad_input("{}: tensor '{}' has {} rows, not a multiple of 2 x {} heads", file_->path().string(),
-                            t.name, rows, n_head);
-        }
-        std::vector<std::int64_t> split{n_head, rows / n_head / 2, 2};
-        split.insert(split.end(), stored.begin() + 1, stored.end());
-        w = w.reshape(split).transpose(1, 2).contiguous().reshape(stored);
+    // Only the llama converter permutes Q/K (unpermute_rows); gemma3's adds 1 to every norm weight
+    // instead (transformers' Gemma2TensorProcessor subtracts it again; the decoder adds 1 back).
+    if (arch_ != "llama" && t.name.size() >= 11 && t.name.compare(t.name.size() - 11, 11, "norm.weight") == 0) {
+        w = w - 1.0f;
     }
+    w = unpermute_rows(name, w);
     if (device.is_cpu()) return w.to(dtype);
     return w.to(device, dtype);
 }
@@ -256,12 +264,42 @@ std::map<std::string, int> GgufWeightSource::type_counts() const {
 }
 
 std::string describe_gguf_storage(const io::GgufFile& file, const GgufWeightSource& weights,
-                                  const std::string& compute_dtype) {
-    std::vector<std::string> parts;
-    for (const auto& [type, n] : weights.type_counts()) parts.push_back(fmt::format("{} x{}", type, n));
+                                  const std::string& compute_dtype, const std::vector<report::LayerKernel>& kernels) {
+    std::map<std::string, std::string> kernel_of;  // "<linear>.weight" -> kernel
+    for (const auto& k : kernels) kernel_of[k.name + ".weight"] = k.kernel;
+    std::map<std::string, int> low_bit;                             // "Q4_0 -> int4pack_mm_cpu" -> count
+    std::map<std::string, std::vector<std::string>> dequantized;    // type -> HF names
+    for (const auto& [hf, t] : weights.tensors()) {
+        const auto type = io::ggml_type_name(t->ggml_type());
+        const auto it = kernel_of.find(hf);
+        if (it != kernel_of.end() && it->second != "dense") {
+            ++low_bit[fmt::format("{} as {}", type, it->second)];
+        } else {
+            dequantized[type].push_back(hf);
+        }
+    }
     const auto ftype = file.has("general.file_type") ? file_type_name(file.get_uint("general.file_type")) : "unknown";
-    return fmt::format("gguf {}: every tensor dequantized at load to {} ({}); none kept low-bit", ftype,
-                       compute_dtype, fmt::join(parts, ", "));
+    std::vector<std::string> kept, deq;
+    std::set<std::string> kept_types;
+    for (const auto& [what, n] : low_bit) {
+        kept.push_back(fmt::format("{} x{}", what, n));
+        kept_types.insert(what.substr(0, what.find(' ')));
+    }
+    for (const auto& [type, names] : dequantized) {
+        // A type kept low-bit elsewhere (e.g. Q4_0 token embeddings): name the few dequantized.
+        if (kept_types.count(type) != 0 && names.size() <= 3) {
+            deq.push_back(fmt::format("{} x{} ({})", type, names.size(), fmt::join(names, ", ")));
+        } else {
+            deq.push_back(fmt::format("{} x{}", type, names.size()));
+        }
+    }
+    if (kept.empty()) {
+        return fmt::format("gguf {}: every tensor dequantized at load to {} ({}); none kept low-bit", ftype,
+                           compute_dtype, fmt::join(deq, ", "));
+    }
+    if (deq.empty()) return fmt::format("gguf {}: kept low-bit: {}", ftype, fmt::join(kept, ", "));
+    return fmt::format("gguf {}: kept low-bit: {}; dequantized at load to {}: {}", ftype, fmt::join(kept, ", "),
+                       compute_dtype, fmt::join(deq, ", "));
 }
 
 }  // namespace qbench::model

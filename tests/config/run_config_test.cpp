@@ -135,7 +135,7 @@ perplexity: {data: ../datasets/test.txt, protocol: gptq}
 TEST_F(RunConfigTest, ThroughputAndCostSectionsTakeDefaults) {
     const RunConfig c = parse(R"(variants:
   - {name: a, model: ../models/tiny}
-  - {name: b, model: ../models/tiny, calibration_gpu_hours: 4}
+  - {name: b, model: ../models/tiny, calibration_gpu_hours: 4, gguf_dequantize: true}
 throughput: {}
 cost: {on_demand_usd_per_hour: 3.5, spot_usd_per_hour: 1.2}
 )");
@@ -153,6 +153,8 @@ cost: {on_demand_usd_per_hour: 3.5, spot_usd_per_hour: 1.2}
     EXPECT_DOUBLE_EQ(c.cost->calibration_usd_per_gpu_hour, 3.5);
     EXPECT_DOUBLE_EQ(c.cost->served_tokens, 1e9);
     EXPECT_DOUBLE_EQ(c.variants[1].calibration_gpu_hours, 4.0);
+    EXPECT_FALSE(c.variants[0].gguf_dequantize);
+    EXPECT_TRUE(c.variants[1].gguf_dequantize);
     EXPECT_EQ(c.effective["throughput"]["batch_sizes"], nlohmann::json::array({1, 32}));
 }
 

@@ -173,14 +173,25 @@ TEST(GgufModel, ModelEnvAndInspectReportGguf) {
     request.dtype = "float32";
     const auto env = eval::load_model_env(request);
     EXPECT_EQ(env.summary.format, "gguf");
-    EXPECT_THAT(env.summary.quantization, ::testing::HasSubstr("dequantized at load to float32"));
-    EXPECT_THAT(env.summary.quantization, ::testing::HasSubstr("Q8_0 x"));
+    // Q8_0 / Q4_0 Linears stay low-bit (the dequant path in float32), the rest is dequantized.
+    EXPECT_THAT(env.summary.quantization,
+                ::testing::HasSubstr("gguf MOSTLY_Q8_0: kept low-bit: Q4_0 as dequant_matmul x3, Q8_0 as "
+                                     "dequant_matmul x2; dequantized at load to float32: F16 x3, F32 x"));
+    EXPECT_THAT(env.summary.quantization, ::testing::HasSubstr("Q4_1 x3, Q5_0 x3, Q5_1 x2"));
     EXPECT_EQ(env.tokenizer, nullptr);  // the fixture has no vocabulary
     const auto info = eval::inspect_model(request.path);
     EXPECT_EQ(info.summary.format, "gguf");
     EXPECT_EQ(info.summary.architecture, "LlamaForCausalLM");
     EXPECT_EQ(info.summary.num_parameters, env.decoder->config().num_parameters());
     EXPECT_EQ(info.config["num_kv_heads"], 4);
+    // inspect loads in bfloat16: the kernels and bytes really held, tensor by tensor.
+    EXPECT_THAT(info.summary.quantization, ::testing::HasSubstr("kept low-bit: Q4_0 as int4pack_mm_cpu x3"));
+    EXPECT_EQ(info.quantization["kept_low_bit"].size(), 5u);
+    EXPECT_EQ(info.quantization["kept_low_bit"][0]["name"], "lm_head.weight");
+    EXPECT_EQ(info.quantization["kept_low_bit"][0]["type"], "Q8_0");
+    // K = 32: one Q8_0 block per row is a per-channel int8 weight, which int8pack_mm takes.
+    EXPECT_EQ(info.quantization["kept_low_bit"][0]["kernel"], "int8pack_mm");
+    EXPECT_EQ(info.summary.kernels.size(), env.summary.kernels.size());
 }
 
 TEST(GgufModel, OtherArchitecturesAreNamed) {

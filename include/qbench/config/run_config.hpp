@@ -25,6 +25,7 @@ struct VariantConfig {
     bool baseline = false;                // exactly one variant of a run has it
     std::string dtype;                    // float32 | float16 | bfloat16 (the run's by default)
     std::optional<QuantizeSpec> quantize;  // run-time quantization, or none
+    bool gguf_dequantize = false;         // .gguf: dequantize every tensor at load (no low-bit Linears)
     double calibration_gpu_hours = 0.0;   // GPU-hours spent producing this checkpoint (cost)
 
     static const Schema<VariantConfig>& schema();

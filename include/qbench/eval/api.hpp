@@ -22,6 +22,8 @@ struct ModelRequest {
     int threads = 0;                                // 0: LibTorch's default
     bool random_weights = false;                    // config.json only: N(0, 0.02) weights (speed only)
     std::uint64_t seed = 1234;                      // of the random weights
+    bool gguf_dequantize = false;                   // .gguf: dequantize every tensor at load
+                                                    // (default: Q8_0 / Q4_0 Linears stay low-bit)
 };
 
 // Loads the model and scores `data` with one protocol. Options left at 0 take defaults:

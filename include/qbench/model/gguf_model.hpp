@@ -11,6 +11,7 @@
 #include "qbench/io/gguf.hpp"
 #include "qbench/model/config.hpp"
 #include "qbench/model/weights.hpp"
+#include "qbench/report/results.hpp"
 
 namespace qbench::model {
 
@@ -36,12 +37,19 @@ public:
     torch::Tensor raw(const std::string& name, const torch::Device& device) const override;
     // Dequantized (bit-exact float32 first), Q/K rows un-permuted (llama) or norm weights less
     // the +1 the converter stored (gemma3), then `dtype` on `device`.
+    // (Q8_0 / Q4_0 Linear weights can instead stay low-bit: quant/gguf.hpp reads raw().)
     torch::Tensor load(const std::string& name, torch::ScalarType dtype, const torch::Device& device,
                        const std::vector<std::int64_t>& shape = {}) const override;
     std::string describe() const override { return file_->path().string(); }
     std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(file_->total_tensor_bytes()); }
 
     const io::GgufTensorInfo& info(const std::string& hf_name) const;
+    // Undoes llama.cpp's Q/K row permutation on any tensor whose first dimension is the rows of
+    // `hf_name` (the weight, its bias, or per-row codes / scales of a low-bit form); other
+    // tensors are returned unchanged.
+    torch::Tensor unpermute_rows(const std::string& hf_name, torch::Tensor rows_first) const;
+    // The tensors the decoder takes, by HF name.
+    const std::map<std::string, const io::GgufTensorInfo*>& tensors() const { return by_hf_; }
     // Tensor count per stored ggml type name, over the tensors the decoder takes.
     std::map<std::string, int> type_counts() const;
 
@@ -53,9 +61,12 @@ private:
     std::map<std::string, const io::GgufTensorInfo*> by_hf_;
 };
 
-// One line for the report: the file type and how each stored type is held at run time, e.g.
-// "gguf MOSTLY_Q4_1: dequantized at load to float16: Q4_1 x168, F32 x61".
+// One line for the report: the file type and how each stored type is held at run time, from the
+// decoder's per-Linear kernels (a Linear whose kernel is not "dense" kept its weight low-bit),
+// e.g. "gguf MOSTLY_Q4_0: kept low-bit: Q4_0 as int4pack_mm_cpu x168; dequantized at load to
+// bfloat16: F32 x61, Q4_0 x1 (model.embed_tokens.weight)", or "gguf MOSTLY_Q4_1: every tensor
+// dequantized at load to float16 (F32 x61, Q4_1 x168, Q8_0 x1); none kept low-bit".
 std::string describe_gguf_storage(const io::GgufFile& file, const GgufWeightSource& weights,
-                                  const std::string& compute_dtype);
+                                  const std::string& compute_dtype, const std::vector<report::LayerKernel>& kernels);
 
 }  // namespace qbench::model
