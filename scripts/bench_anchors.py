@@ -201,7 +201,8 @@ def main() -> int:
         rounds.append((q, h, load))
         for b in binaries:
             print(f"round {i + 1}/{args.pairs} (load {load:.1f}) {b}: " +
-                  ", ".join(f"{k} {q[b][k] / h[k]:.2f}" for k in h), file=sys.stderr, flush=True)
+                  ", ".join(f"{k} {q[b][k]:.1f}/{h[k]:.1f} = {q[b][k] / h[k]:.2f}" for k in h),
+                  file=sys.stderr, flush=True)
 
     params = sum(p.numel() for p in hf.model.parameters())
     print(f"model: {model_dir.name} ({params / 1e6:.2f}M parameters), float32, CPU, {args.threads} threads, "
