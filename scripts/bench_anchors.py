@@ -1,20 +1,42 @@
 #!/usr/bin/env python3
 """qbench's CPU speed side by side with HF transformers on the same model and thread count.
 
-A small Llama (hidden 512, 8 layers, vocab 32000, float32, random weights: fine for speed, never
-for quality) is saved once as safetensors; then, with the same threads on both sides:
+Models (--model): `llama-512x8` (default; a small Llama, hidden 512, 8 layers, vocab 32000, random
+weights saved once as safetensors: fine for speed, never for quality), `tiny` (models/qbench-tiny,
+3.75M parameters: per-op overhead dominates) or any HF Llama-family directory. Both sides run it in
+float32 on the CPU with the same number of intra-op threads (interop threads play no part: no
+parallel graph).
 
-  prefill     qbench bench --prefill L            vs  transformers forward (logits of the last token)
+  prefill     qbench bench --prefill L            vs  transformers forward, no cache, logits of
+                                                      the last token only (logits_to_keep=1)
   perplexity  qbench ppl (gptq protocol, L)       vs  transformers forward with labels over the
                                                       same disjoint windows (full logits + loss)
   decode      qbench bench --batch-sizes 1,8      vs  transformers generate (greedy, fixed length):
-                                                      decode tokens/s = B * (N - 1) /
-                                                      (t(generate N) - t(generate 1))
+                                                      decode tokens/s = B * N /
+                                                      (t(generate N + 1) - t(generate 1))
 
-Each side warms up, then takes the median of repetitions. Prints a table with ratios
-(qbench / transformers; > 1 means qbench is faster). Run from the repo root after building:
+What each side's clock covers:
+- prefill: one forward of L tokens and the LM head on the last position (qbench also writes its
+  KV cache; transformers keeps none). Warm-up forwards first on both sides, then the median of
+  --reps repetitions.
+- perplexity: tokens/s over windows 2..W, i.e. (t(W windows) - t(1 window)) on both sides, so the
+  first (cold: allocator, oneDNN/MKL set-up) window of a fresh `qbench ppl` process is excluded
+  the same way as the warm-up transformers gets; each side scores (L - 1) tokens per window
+  (qbench forwards L - 1 tokens, transformers L and drops the last logit).
+- decode: qbench times its steps from a cache already holding --context slots, each step
+  = forward of one token per row + LM head + argmax; transformers' difference of two `generate`
+  calls removes its prefill and leaves N steps of forward + logits processing + argmax + its own
+  bookkeeping (cache concatenation, mask growth), which is the cost of decoding with it.
+- both sides run under inference mode (torch.inference_mode / c10::InferenceMode).
 
-    .venv/bin/python scripts/bench_anchors.py [--threads 2] [--qbench build/qbench]
+The machine is shared, so the two sides are interleaved in --pairs rounds (A/B then B/A, ...),
+each round measuring every row on both sides; each row reports the median tokens/s of each side,
+the median of the per-round ratios (qbench / transformers, > 1 = qbench faster), their spread
+(min..max) and the 1-minute load average over the rounds. Several qbench binaries (--qbench
+a,b: e.g. before and after a change) are measured in the same rounds, in alternating order; the
+exit status judges the last one. Run from the repo root after building:
+
+    .venv/bin/python scripts/bench_anchors.py [--threads 2] [--model tiny] [--pairs 5]
 """
 from __future__ import annotations
 
@@ -28,7 +50,7 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,40 +80,47 @@ def median_time(fn, warmup: int, reps: int) -> float:
     return statistics.median(times)
 
 
-def hf_numbers(model_dir: Path, args) -> dict:
-    model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    model.generation_config.eos_token_id = None
-    g = torch.Generator().manual_seed(1)
-    out = {}
-    with torch.inference_mode():
-        ids = torch.randint(3, 32000, (1, args.prefill), generator=g)
-        t = median_time(lambda: model(ids, logits_to_keep=1, use_cache=False), args.warmup, args.reps)
-        out["prefill"] = args.prefill / t
-        windows = torch.randint(3, 32000, (args.ppl_windows, args.prefill), generator=g)
+class HF:
+    def __init__(self, model_dir: Path, vocab: int, args):
+        self.args = args
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        self.model.generation_config.eos_token_id = None
+        g = torch.Generator().manual_seed(1)
+        self.ids = torch.randint(3, vocab, (1, args.prefill), generator=g)
+        self.windows = torch.randint(3, vocab, (args.ppl_windows, args.prefill), generator=g)
+        self.prompts = {b: torch.randint(3, vocab, (b, args.context), generator=g) for b in (1, 8)}
 
-        def ppl():
-            for w in windows:
-                model(w.unsqueeze(0), labels=w.unsqueeze(0), use_cache=False)
+    def round(self, warmup: int) -> dict:
+        a, model, out = self.args, self.model, {}
+        with torch.inference_mode():
+            t = median_time(lambda: model(self.ids, logits_to_keep=1, use_cache=False), warmup, a.reps)
+            out["prefill"] = a.prefill / t
 
-        t = median_time(ppl, 1, max(1, args.reps // 2))
-        out["perplexity"] = args.ppl_windows * (args.prefill - 1) / t
-        for b in (1, 8):
-            prompt = torch.randint(3, 32000, (b, args.context), generator=g)
-            mask = torch.ones_like(prompt)
+            def ppl(n):
+                def run():
+                    for w in self.windows[:n]:
+                        model(w.unsqueeze(0), labels=w.unsqueeze(0), use_cache=False)
+                return run
 
-            def gen(n):
-                return lambda: model.generate(input_ids=prompt, attention_mask=mask, do_sample=False,
-                                              max_new_tokens=n, min_new_tokens=n, pad_token_id=0)
+            t_all = median_time(ppl(a.ppl_windows), 1, max(1, a.reps // 2))
+            t_one = median_time(ppl(1), 0, max(1, a.reps // 2))
+            out["perplexity"] = (a.ppl_windows - 1) * (a.prefill - 1) / (t_all - t_one)
+            for b, prompt in self.prompts.items():
+                mask = torch.ones_like(prompt)
 
-            t_n = median_time(gen(args.steps + 1), 2, args.reps)
-            t_1 = median_time(gen(1), 2, args.reps)
-            out[f"decode_b{b}"] = b * args.steps / (t_n - t_1)
-    return out
+                def gen(n):
+                    return lambda: model.generate(input_ids=prompt, attention_mask=mask, do_sample=False,
+                                                  max_new_tokens=n, min_new_tokens=n, pad_token_id=0)
+
+                t_n = median_time(gen(a.steps + 1), max(1, warmup), a.reps)
+                t_1 = median_time(gen(1), 1, a.reps)
+                out[f"decode_b{b}"] = b * a.steps / (t_n - t_1)
+        return out
 
 
-def qbench_numbers(model_dir: Path, data: Path, args) -> dict:
+def qbench_round(binary: str, model_dir: Path, data: Path, args) -> dict:
     common = ["--threads", str(args.threads), "--dtype", "float32", "--json"]
-    bench = subprocess.run([args.qbench, "-q", "bench", str(model_dir), "--batch-sizes", "1,8", "--context",
+    bench = subprocess.run([binary, "-q", "bench", str(model_dir), "--batch-sizes", "1,8", "--context",
                             str(args.context), "--steps", str(args.steps), "--prefill", str(args.prefill),
                             "--warmup", str(args.warmup), "--repetitions", str(args.reps)] + common,
                            check=True, capture_output=True, text=True)
@@ -100,51 +129,100 @@ def qbench_numbers(model_dir: Path, data: Path, args) -> dict:
         [args.prefill / (ns * 1e-9) for ns in t["prefill"][0]["samples_ns"]])}
     for d in t["decode"]:
         out[f"decode_b{d['batch_size']}"] = statistics.median(d["repetition_tokens_per_s"])
-    runs = []
-    for _ in range(max(1, args.reps // 2)):
-        ppl = subprocess.run([args.qbench, "-q", "ppl", str(model_dir), "--data", str(data), "--protocol", "gptq",
-                              "--max-length", str(args.prefill)] + common,
-                             check=True, capture_output=True, text=True)
-        p = json.loads(ppl.stdout)
-        runs.append(p["tokens_scored"] / p["seconds"])
-    out["perplexity"] = statistics.median(runs)
+
+    def ppl(limit: int) -> float:
+        times = []
+        for _ in range(max(1, args.reps // 2)):
+            run = subprocess.run([binary, "-q", "ppl", str(model_dir), "--data", str(data), "--protocol",
+                                  "gptq", "--max-length", str(args.prefill), "--limit", str(limit)] + common,
+                                 check=True, capture_output=True, text=True)
+            p = json.loads(run.stdout)
+            assert p["tokens_scored"] == limit * (args.prefill - 1), p["tokens_scored"]
+            times.append(p["seconds"])
+        return statistics.median(times)
+
+    t_all, t_one = ppl(args.ppl_windows), ppl(1)
+    out["perplexity"] = (args.ppl_windows - 1) * (args.prefill - 1) / (t_all - t_one)
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--qbench", default=str(ROOT / "build" / "qbench"))
+    ap.add_argument("--model", default="llama-512x8",
+                    help="llama-512x8 (random weights, made once), tiny (models/qbench-tiny) or an HF directory")
+    ap.add_argument("--qbench", default=str(ROOT / "build" / "qbench"),
+                    help="qbench binary; several, comma-separated (e.g. a build before and after a change), "
+                         "are each measured in every round against the same transformers numbers")
     ap.add_argument("--work", default=str(ROOT / "out" / "anchors"))
     ap.add_argument("--prefill", type=int, default=512)
     ap.add_argument("--context", type=int, default=128)
     ap.add_argument("--steps", type=int, default=32)
     ap.add_argument("--ppl-windows", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=5, help="repetitions per round (medians within a round)")
+    ap.add_argument("--pairs", type=int, default=5, help="interleaved rounds (qbench, transformers)")
     args = ap.parse_args()
+    if args.ppl_windows < 2:
+        ap.error("--ppl-windows must be at least 2 (the first window is excluded)")
     torch.set_num_threads(args.threads)
     work = Path(args.work)
-    model_dir = work / "llama-512x8"
     work.mkdir(parents=True, exist_ok=True)
-    make_model(model_dir)
+    if args.model == "llama-512x8":
+        model_dir = work / "llama-512x8"
+        make_model(model_dir)
+    elif args.model == "tiny":
+        model_dir = ROOT / "models" / "qbench-tiny"
+    else:
+        model_dir = Path(args.model)
+    cfg = json.loads((model_dir / "config.json").read_text())
+    vocab = cfg["vocab_size"]
+    if args.prefill > cfg.get("max_position_embeddings", args.prefill):
+        print(f"note: prefill {args.prefill} exceeds max_position_embeddings {cfg['max_position_embeddings']}")
     g = torch.Generator().manual_seed(2)
-    data = work / "ppl_tokens.jsonl"
-    data.write_text(json.dumps({"input_ids": torch.randint(3, 32000, (args.ppl_windows * args.prefill,),
+    data = work / f"ppl_tokens_{vocab}_{args.prefill}_{args.ppl_windows}.jsonl"
+    data.write_text(json.dumps({"input_ids": torch.randint(3, vocab, (args.ppl_windows * args.prefill,),
                                                            generator=g).tolist()}) + "\n")
 
-    q = qbench_numbers(model_dir, data, args)
-    h = hf_numbers(model_dir, args)
-    print(f"model: Llama hidden 512 x 8 layers, vocab 32000, float32, CPU, {args.threads} threads "
-          f"(torch {torch.__version__})")
-    print(f"{'test':<28} {'qbench tok/s':>14} {'transformers tok/s':>20} {'ratio':>8}")
+    binaries = args.qbench.split(",")
+    hf = HF(model_dir, vocab, args)
+    rounds = []  # ({binary: qbench numbers}, transformers numbers, load average)
+    for i in range(args.pairs):
+        load = os.getloadavg()[0]
+        order = binaries if i % 2 == 0 else binaries[::-1]
+        q = {}
+        if i % 2 == 1:
+            h = hf.round(1)
+        for b in order:
+            q[b] = qbench_round(b, model_dir, data, args)
+        if i % 2 == 0:
+            h = hf.round(args.warmup if i == 0 else 1)
+        load = max(load, os.getloadavg()[0])
+        rounds.append((q, h, load))
+        for b in binaries:
+            print(f"round {i + 1}/{args.pairs} (load {load:.1f}) {b}: " +
+                  ", ".join(f"{k} {q[b][k]:.1f}/{h[k]:.1f} = {q[b][k] / h[k]:.2f}" for k in h),
+                  file=sys.stderr, flush=True)
+
+    params = sum(p.numel() for p in hf.model.parameters())
+    print(f"model: {model_dir.name} ({params / 1e6:.2f}M parameters), float32, CPU, {args.threads} threads, "
+          f"{args.pairs} interleaved rounds x {args.reps} repetitions (torch {torch.__version__})")
     names = {"prefill": f"prefill {args.prefill}", "perplexity": f"perplexity (windows of {args.prefill})",
              "decode_b1": f"decode b1 @ {args.context}", "decode_b8": f"decode b8 @ {args.context}"}
+    loads = [r[2] for r in rounds]
     ok = True
-    for key, label in names.items():
-        ratio = q[key] / h[key]
-        print(f"{label:<28} {q[key]:>14.1f} {h[key]:>20.1f} {ratio:>7.2f}x")
-        ok = ok and (ratio > 1.0 if key.startswith("decode") else ratio >= 1.0)
+    for b in binaries:
+        print(f"qbench: {b}")
+        print(f"{'test':<28} {'qbench tok/s':>13} {'transformers tok/s':>19} {'ratio':>7} {'spread':>12} {'load':>10}")
+        for key, label in names.items():
+            qs = [r[0][b][key] for r in rounds]
+            hs = [r[1][key] for r in rounds]
+            ratios = [a / c for a, c in zip(qs, hs)]
+            ratio = statistics.median(ratios)
+            print(f"{label:<28} {statistics.median(qs):>13.1f} {statistics.median(hs):>19.1f} {ratio:>6.2f}x "
+                  f"{min(ratios):>5.2f}..{max(ratios):<5.2f} {min(loads):>4.1f}..{max(loads):<4.1f}")
+            if b == binaries[-1]:
+                ok = ok and (ratio > 1.0 if key.startswith("decode") else ratio >= 1.0)
     return 0 if ok else 1
 
 

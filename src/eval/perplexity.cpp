@@ -210,7 +210,7 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
         }
     }
 
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;  // as transformers' evaluation under torch.inference_mode
     Progress progress("perplexity (" + o.protocol + ")", windows.size(), "windows");
     const auto batch = static_cast<std::size_t>(o.batch_size);
     for (std::size_t start = 0; start < windows.size(); start += batch) {

@@ -37,6 +37,66 @@ torch::Tensor rope_inv_freq(const ModelConfig& c) {
     return inv_freq.to(torch::kFloat32);
 }
 
+namespace {
+
+// A dense projection that is a row slice of a weight shared with its neighbours: float32 q, k, v
+// (and gate, up) are loaded as one concatenated matrix, so the decoder runs them as one matmul
+// through group(); each part still answers for its own slice (linears(), kernels(),
+// weight_bytes(), a forward of its own), so nothing outside the decoder sees the fusion.
+class FusedPart final : public Linear {
+public:
+    FusedPart(std::shared_ptr<const DenseLinear> group, const torch::Tensor& bias, std::int64_t row,
+              std::int64_t rows, bool leads)
+        : group_(std::move(group)), weight_(group_->weight().narrow(0, row, rows)), leads_(leads) {
+        if (bias.defined()) bias_ = bias.narrow(0, row, rows);
+    }
+    torch::Tensor forward(const torch::Tensor& x) const override { return at::linear(x, weight_, bias_); }
+    std::int64_t weight_bytes() const override {
+        std::int64_t n = weight_.numel() * static_cast<std::int64_t>(weight_.element_size());
+        if (bias_.defined()) n += bias_.numel() * static_cast<std::int64_t>(bias_.element_size());
+        return n;
+    }
+    std::string kernel() const override { return "dense"; }
+    torch::Tensor dequantized_weight() const override { return weight_.to(torch::kFloat32); }
+    // The first part of a group runs the whole group; null for the others.
+    const Linear* group() const { return leads_ ? group_.get() : nullptr; }
+
+private:
+    std::shared_ptr<const DenseLinear> group_;
+    torch::Tensor weight_, bias_;
+    bool leads_;
+};
+
+// Loads the layers `names` (same input, no quantization) as FusedParts of one [sum out, in]
+// weight; the biases likewise when `bias`.
+std::vector<std::unique_ptr<Linear>> load_fused(const WeightSource& loader, const std::vector<std::string>& names,
+                                                const std::vector<std::int64_t>& outs, std::int64_t in, bool bias,
+                                                torch::ScalarType dt, torch::Device dev) {
+    std::vector<torch::Tensor> ws, bs;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        ws.push_back(loader.load(names[i] + ".weight", dt, dev, {outs[i], in}));
+        if (bias) bs.push_back(loader.load(names[i] + ".bias", dt, dev, {outs[i]}));
+    }
+    std::optional<torch::Tensor> b;
+    if (bias) b = torch::cat(bs, 0);
+    auto group = std::make_shared<const DenseLinear>(torch::cat(ws, 0), b);
+    std::vector<std::unique_ptr<Linear>> parts;
+    std::int64_t row = 0;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        parts.push_back(std::make_unique<FusedPart>(group, b ? *b : torch::Tensor(), row, outs[i], i == 0));
+        row += outs[i];
+    }
+    return parts;
+}
+
+// The fused group that `first` leads, or null when it is an ordinary layer.
+const Linear* fused_group(const std::unique_ptr<Linear>& first) {
+    const auto* part = dynamic_cast<const FusedPart*>(first.get());
+    return part != nullptr ? part->group() : nullptr;
+}
+
+}  // namespace
+
 Decoder::Decoder(ModelConfig config, LoadOptions options)
     : config_(std::move(config)), options_(std::move(options)) {}
 
@@ -56,6 +116,12 @@ std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSo
     auto linear = [&](const std::string& name, std::int64_t in, std::int64_t out, bool bias) {
         return factory(LinearSpec{name, in, out, bias, dt, dev}, loader);
     };
+    // Dense checkpoints: q/k/v and gate/up as one matmul each (see FusedPart). On the CPU the
+    // wider matmul gives the same bits as the separate ones in every dtype (checked for float32,
+    // bfloat16, float16 at M = 1..511); on a GPU only float32 is fused, since cuBLAS may pick
+    // another reduction for another width and half-precision logits are compared with
+    // transformers' bit for bit.
+    const bool fuse = !options.linear_factory && (dt == torch::kFloat32 || dev.is_cpu());
     torch::NoGradGuard no_grad;
     d->embed_ = loader.load("model.embed_tokens.weight", dt, dev, {c.vocab_size, c.hidden_size});
     // Gemma3RMSNorm keeps its weight in the model dtype and scales by (1.0 + weight.float()).
@@ -68,12 +134,27 @@ std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSo
     for (std::int64_t i = 0; i < c.num_layers; ++i) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         Layer L;
-        L.q = linear(p + "self_attn.q_proj", c.hidden_size, q_out, c.attention_bias);
-        L.k = linear(p + "self_attn.k_proj", c.hidden_size, kv_out, c.attention_bias);
-        L.v = linear(p + "self_attn.v_proj", c.hidden_size, kv_out, c.attention_bias);
+        if (fuse) {
+            auto qkv = load_fused(loader, {p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"},
+                                  {q_out, kv_out, kv_out}, c.hidden_size, c.attention_bias, dt, dev);
+            L.q = std::move(qkv[0]);
+            L.k = std::move(qkv[1]);
+            L.v = std::move(qkv[2]);
+        } else {
+            L.q = linear(p + "self_attn.q_proj", c.hidden_size, q_out, c.attention_bias);
+            L.k = linear(p + "self_attn.k_proj", c.hidden_size, kv_out, c.attention_bias);
+            L.v = linear(p + "self_attn.v_proj", c.hidden_size, kv_out, c.attention_bias);
+        }
         L.o = linear(p + "self_attn.o_proj", q_out, c.hidden_size, c.o_proj_bias);
-        L.gate = linear(p + "mlp.gate_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
-        L.up = linear(p + "mlp.up_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
+        if (fuse) {
+            auto gate_up = load_fused(loader, {p + "mlp.gate_proj", p + "mlp.up_proj"},
+                                      {c.intermediate_size, c.intermediate_size}, c.hidden_size, c.mlp_bias, dt, dev);
+            L.gate = std::move(gate_up[0]);
+            L.up = std::move(gate_up[1]);
+        } else {
+            L.gate = linear(p + "mlp.gate_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
+            L.up = linear(p + "mlp.up_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
+        }
         L.down = linear(p + "mlp.down_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
         L.input_norm = norm(p + "input_layernorm.weight", c.hidden_size);
         L.post_norm = norm(p + "post_attention_layernorm.weight", c.hidden_size);
@@ -115,6 +196,10 @@ std::unique_ptr<Decoder> Decoder::load(const ModelConfig& config, const WeightSo
 }
 
 torch::Tensor Decoder::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
+    if (x.scalar_type() == torch::kFloat32) {  // the same ops without the no-op casts
+        auto var = x.square().mean(-1, /*keepdim=*/true).add_(config_.rms_norm_eps).rsqrt_();
+        return weight * (x * var);
+    }
     auto h = x.to(torch::kFloat32);
     auto var = h.pow(2).mean(-1, /*keepdim=*/true);
     h = h * torch::rsqrt(var + config_.rms_norm_eps);
@@ -125,10 +210,11 @@ torch::Tensor Decoder::rms_norm(const torch::Tensor& x, const torch::Tensor& wei
 
 namespace {
 
-torch::Tensor rotate_half(const torch::Tensor& x) {
-    const auto half = x.size(-1) / 2;
-    return torch::cat({-x.index({"...", Slice(half, torch::indexing::None)}),
-                       x.index({"...", Slice(torch::indexing::None, half)})}, -1);
+// x * cos + rotate_half(x) * sin, with rotate_half(x) = cat(-x2, x1) written as
+// roll(x, D/2) = cat(x2, x1) times `sin_signed` = cat(-sin1, sin2): (-a) * b == a * (-b) exactly,
+// so this equals transformers' formula bit for bit in every dtype, in 4 ops instead of 8.
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin_signed) {
+    return (x * cos).add_(x.roll(x.size(-1) / 2, -1).mul_(sin_signed));
 }
 
 }  // namespace
@@ -136,8 +222,9 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 // What every layer of one forward shares: rotary tables, the slots being written and the
 // attention masks (one per distinct window size; absent when SDPA needs none).
 struct Decoder::Step {
-    torch::Tensor cos, sin;                  // [P, 1, T, D], P = B when padded, else 1
-    torch::Tensor cos_local, sin_local;      // Gemma 3 sliding layers (rope_local_theta)
+    torch::Tensor cos, sin;                  // [P, T, 1, D], P = B when padded, else 1; sin
+                                             // with its first half negated (see apply_rope)
+    torch::Tensor cos_local, sin_local;      // the same for Gemma 3's sliding layers (rope_local_theta)
     std::int64_t start = 0;                  // eager: first slot written
     std::int64_t keys = 0;                   // S: key slots attended (start + T, or capacity)
     bool fixed = false;                      // static-shape step (see KVCache)
@@ -149,19 +236,28 @@ struct Decoder::Step {
 torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const Step& step, KVCache* cache,
                                  std::size_t index) const {
     const auto B = x.size(0), T = x.size(1), D = config_.head_dim;
-    auto q = L.q->forward(x).view({B, T, config_.num_heads, D});
-    auto k = L.k->forward(x).view({B, T, config_.num_kv_heads, D});
-    auto v = L.v->forward(x).view({B, T, config_.num_kv_heads, D}).transpose(1, 2);
+    const auto H = config_.num_heads, KV = config_.num_kv_heads;
+    torch::Tensor q, k, v;
+    if (const auto* group = fused_group(L.q)) {  // one matmul, then column slices (views)
+        auto qkv = group->forward(x);
+        q = qkv.narrow(-1, 0, H * D).view({B, T, H, D});
+        k = qkv.narrow(-1, H * D, KV * D).view({B, T, KV, D});
+        v = qkv.narrow(-1, (H + KV) * D, KV * D).view({B, T, KV, D});
+    } else {
+        q = L.q->forward(x).view({B, T, H, D});
+        k = L.k->forward(x).view({B, T, KV, D});
+        v = L.v->forward(x).view({B, T, KV, D});
+    }
     if (config_.qk_norm) {
         q = rms_norm(q, L.q_norm);
         k = rms_norm(k, L.k_norm);
     }
-    q = q.transpose(1, 2);
-    k = k.transpose(1, 2);
+    // RoPE on [B, T, heads, D] (tables [P, T, 1, D]), then heads first for SDPA (views).
     const auto& cos = L.local_rope ? step.cos_local : step.cos;
     const auto& sin = L.local_rope ? step.sin_local : step.sin;
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
+    q = apply_rope(q, cos, sin).transpose(1, 2);
+    k = apply_rope(k, cos, sin).transpose(1, 2);
+    v = v.transpose(1, 2);
 
     if (cache != nullptr) {
         auto& ck = cache->k[index];
@@ -171,12 +267,12 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const S
             cv.index_copy_(2, step.qslot, v);
             k = ck;
             v = cv;
-        } else {
+        } else {  // write the new slots in place, attend over a view of the filled ones
             const auto end = step.start + T;
-            ck.index_put_({Slice(), Slice(), Slice(step.start, end)}, k);
-            cv.index_put_({Slice(), Slice(), Slice(step.start, end)}, v);
-            k = ck.index({Slice(), Slice(), Slice(0, end)});
-            v = cv.index({Slice(), Slice(), Slice(0, end)});
+            ck.narrow(2, step.start, T).copy_(k);
+            cv.narrow(2, step.start, T).copy_(v);
+            k = ck.narrow(2, 0, end);
+            v = cv.narrow(2, 0, end);
         }
     }
     // Gemma 3: query_pre_attn_scalar ** -0.5 (Python's pow); otherwise head_dim ** -0.5.
@@ -215,13 +311,15 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
     auto pos = padded ? (step.qslot.unsqueeze(0) - cache->pad.unsqueeze(1)).clamp_min(0) : step.qslot.unsqueeze(0);
     auto freqs = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;  // [P, T, D/2]
     auto emb = torch::cat({freqs, freqs}, -1);                       // [P, T, D]
-    step.cos = emb.cos().to(options_.dtype).unsqueeze(1);            // [P, 1, T, D]
-    step.sin = emb.sin().to(options_.dtype).unsqueeze(1);
+    step.cos = emb.cos().to(options_.dtype).unsqueeze(2);            // [P, T, 1, D]
+    step.sin = emb.sin().to(options_.dtype).unsqueeze(2);
+    step.sin.narrow(-1, 0, config_.head_dim / 2).neg_();
     if (inv_freq_local_.defined()) {
         auto lf = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_local_;
         auto le = torch::cat({lf, lf}, -1);
-        step.cos_local = le.cos().to(options_.dtype).unsqueeze(1);
-        step.sin_local = le.sin().to(options_.dtype).unsqueeze(1);
+        step.cos_local = le.cos().to(options_.dtype).unsqueeze(2);
+        step.sin_local = le.sin().to(options_.dtype).unsqueeze(2);
+        step.sin_local.narrow(-1, 0, config_.head_dim / 2).neg_();
     }
 
     // Masks: query slot i sees key slot j when j <= i, i - j < W (a window W) and j is not
@@ -258,11 +356,22 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
             x = h + rms_norm(m, L.post_ff_norm);
         }
     } else {
+        const auto I = config_.intermediate_size;
         for (std::size_t i = 0; i < layers_.size(); ++i) {
             const auto& L = layers_[i];
-            auto h = x + attention(L, rms_norm(x, L.input_norm), step, cache, i);
+            // Residual adds in place on the fresh projection outputs (a + b == b + a exactly).
+            auto h = attention(L, rms_norm(x, L.input_norm), step, cache, i).add_(x);
             auto n = rms_norm(h, L.post_norm);
-            x = h + L.down->forward(F::silu(L.gate->forward(n)) * L.up->forward(n));
+            torch::Tensor gate, up;
+            if (const auto* group = fused_group(L.gate)) {
+                auto gu = group->forward(n);
+                gate = gu.narrow(-1, 0, I);
+                up = gu.narrow(-1, I, I);
+            } else {
+                gate = L.gate->forward(n);
+                up = L.up->forward(n);
+            }
+            x = L.down->forward(at::silu_(gate) * up).add_(h);
         }
     }
     if (cache != nullptr) {
