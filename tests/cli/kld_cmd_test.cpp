@@ -109,6 +109,39 @@ TEST_F(KldCommands, ResumeReusesTheBaselineDistributions) {
     EXPECT_NE(r.err.find("no KLD: the baseline's distributions"), std::string::npos) << r.err;
 }
 
+// llama.cpp's two-phase mode on qbench's base file: ppl --kld-base, then ppl --kld.
+TEST_F(KldCommands, PplWritesABaseFileAndScoresAgainstIt) {
+    const auto expected = nlohmann::json::parse(read_file(fixtures_dir() / "kld" / "expected.json"));
+    const auto data = (fixtures_dir() / "models" / "data.jsonl").string();
+    const auto base_file = (dir_ / "base.kldbase").string();
+    const std::vector<std::string> common = {"--data", data, "--protocol", "llama.cpp", "--max-length", "16",
+                                             "--dtype", "float32"};
+    auto args = std::vector<std::string>{"ppl", (model_fixture("llama_linear_bias") / "f32").string()};
+    args.insert(args.end(), common.begin(), common.end());
+    args.insert(args.end(), {"--kld-base", base_file});
+    auto r = run_qbench(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::exists(base_file));
+
+    args = {"ppl", (fixtures_dir() / "kld" / "perturbed").string()};
+    args.insert(args.end(), common.begin(), common.end());
+    args.insert(args.end(), {"--kld", base_file, "--json"});
+    r = run_qbench(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["kld"]["tokens"], expected["llama.cpp"]["tokens"]);
+    EXPECT_NEAR(j["kld"]["kld_mean"].get<double>(), expected["llama.cpp"]["exact"]["mean"].get<double>(), 1e-5);
+    EXPECT_NEAR(j["kld"]["same_top"].get<double>() * j["kld"]["tokens"].get<double>(),
+                expected["llama.cpp"]["same_top"].get<double>(), 1e-9);
+
+    // other options than the base file's: a one-line usage error naming the file
+    args = {"ppl", (fixtures_dir() / "kld" / "perturbed").string(), "--data", data, "--protocol", "llama.cpp",
+            "--max-length", "8", "--kld", base_file};
+    r = run_qbench(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("base.kldbase: the KLD base file was made for other windows"), std::string::npos) << r.err;
+}
+
 TEST_F(KldCommands, KldProtocolMustBeOneOfTheProtocols) {
     const auto cfg = config("", "", "gptq");
     auto r = run_qbench({"run", cfg.string()});
