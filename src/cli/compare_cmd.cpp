@@ -72,7 +72,7 @@ int run_compare(const CompareOptions& o) {
             p.push_back({{"variant", c.variant}, {"protocol", c.protocol}, {"ratio", c.ratio},
                          {"ratio_ci", {c.ratio_ci_lower, c.ratio_ci_upper}}, {"significant", c.significant}});
         fmt::print("{}\n", nlohmann::json{{"baseline", baseline},
-                                          {"comparisons", {{"perplexity", p}, {"tasks", tasks}}},
+                                          {"comparisons", {{"perplexity", p}, {"kld", report::kld_comparisons_json(variants)}, {"tasks", tasks}}},
                                           {"gates", gate_results},
                                           {"gates_passed", !failed}}
                                .dump(2));

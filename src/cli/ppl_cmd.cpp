@@ -17,10 +17,12 @@ struct PplOptions {
     std::string data;
     std::string quantize;
     eval::PerplexityOptions ppl;
+    eval::KldFiles kld;
     bool json = false;
 };
 
-void print(const report::PerplexityResult& r, const PplOptions& o) {
+void print(const eval::PerplexityRun& run, const PplOptions& o) {
+    const auto& r = run.perplexity;
     if (o.json) {
         nlohmann::json j = {{"model", o.model.path.string()},
                             {"data", r.data_path},
@@ -42,6 +44,7 @@ void print(const report::PerplexityResult& r, const PplOptions& o) {
         nlohmann::json blocks = nlohmann::json::array();
         for (const auto& b : r.blocks) blocks.push_back({{"nll_sum", b.nll_sum}, {"tokens", b.tokens}});
         j["blocks"] = blocks;
+        if (run.kld) j["kld"] = *run.kld;
         fmt::print("{}\n", j.dump(2));
         return;
     }
@@ -55,6 +58,23 @@ void print(const report::PerplexityResult& r, const PplOptions& o) {
     if (r.byte_perplexity) fmt::print("byte ppl      {:.4f}\n", *r.byte_perplexity);
     if (r.bits_per_byte) fmt::print("bits/byte     {:.4f}\n", *r.bits_per_byte);
     fmt::print("time          {:.2f} s\n", r.seconds);
+    if (!o.kld.write_base.empty()) fmt::print("kld base      {} written\n", o.kld.write_base.string());
+    if (run.kld) {
+        const auto& k = *run.kld;
+        auto pct = [&k](double q) {
+            for (const auto& p : k.kld_percentiles)
+                if (p.q == q) return p.value;
+            return 0.0;
+        };
+        fmt::print("KLD           {:.6f}, 95% CI [{:.6f}, {:.6f}] over {} windows (top-{} of {}{})\n", k.kld_mean,
+                   k.kld_ci_lower, k.kld_ci_upper, k.blocks.size(), k.top_k, k.vocab_size,
+                   k.exact ? ", exact" : " + tail: a lower bound");
+        fmt::print("KLD median    {:.6f}, P99 {:.6f}, max {:.6f}\n", pct(0.5), pct(0.99), pct(1.0));
+        fmt::print("same top      {:.2f}% [{:.2f}, {:.2f}]\n", 100 * k.same_top, 100 * k.same_top_ci_lower,
+                   100 * k.same_top_ci_upper);
+        fmt::print("delta p       mean {:+.3f}% [{:+.3f}, {:+.3f}], RMS {:.3f}%\n", 100 * k.delta_p_mean,
+                   100 * k.delta_p_ci_lower, 100 * k.delta_p_ci_upper, 100 * k.delta_p_rms);
+    }
 }
 
 }  // namespace
@@ -77,10 +97,16 @@ void add_ppl_command(CLI::App& app, Context& ctx) {
     cmd->add_flag("--gguf-dequantize", o->model.gguf_dequantize,
                   ".gguf: dequantize every tensor at load (default: Q8_0 / Q4_0 Linears stay low-bit)");
     cmd->add_option("--threads", o->model.threads, "CPU threads (0: LibTorch's default)");
+    cmd->add_option("--kld-base", o->kld.write_base,
+                    "Write this model's top-k distributions over the scored tokens to FILE (for --kld)");
+    cmd->add_option("--kld", o->kld.compare,
+                    "KL divergence from the model that wrote FILE with --kld-base (same data and options)");
+    cmd->add_option("--kld-top-k", o->kld.top_k,
+                    "--kld-base: tokens kept per position (default: the vocabulary up to 4096, else 128)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {
         if (!o->quantize.empty()) o->model.quantize = config::parse_quantize_spec(o->quantize);
-        print(eval::run_perplexity(o->model, o->data, o->ppl), *o);
+        print(eval::run_perplexity(o->model, o->data, o->ppl, o->kld), *o);
         ctx.exit_code = 0;
     });
 }

@@ -105,7 +105,24 @@ const Schema<PerplexityConfig>& PerplexityConfig::schema() {
             .default_value(0)
             .at_least(0)
             .cli("--limit");
+        s.option("kld", &PerplexityConfig::kld,
+                 "KL divergence, same-top-1 and delta-p of each variant against the baseline")
+            .default_value(true);
+        s.option("kld_protocol", &PerplexityConfig::kld_protocol,
+                 "the protocol whose scored tokens the KLD uses (one of protocols)")
+            .default_text("the first of protocols")
+            .one_of(kProtocols);
+        s.option("kld_top_k", &PerplexityConfig::kld_top_k,
+                 "baseline tokens kept per position (plus one tail bucket); 0 = the whole vocabulary "
+                 "up to 4096 tokens (exact KLD), else 128 (a lower bound)")
+            .default_value(0)
+            .at_least(0);
         s.finalize([](PerplexityConfig& c, const Fields& f) {
+            if (!f.given("kld_protocol")) {
+                c.kld_protocol = c.protocols.empty() ? std::string("sliding") : c.protocols.front();
+            } else if (std::find(c.protocols.begin(), c.protocols.end(), c.kld_protocol) == c.protocols.end()) {
+                f.at("kld_protocol").fail(fmt::format("'{}' is not one of protocols", c.kld_protocol));
+            }
             if (!f.given("stride")) {
                 c.stride = std::max<std::int64_t>(1, c.max_length / 2);
             } else if (c.stride > c.max_length) {

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "qbench/eval/kld.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
@@ -16,6 +17,11 @@ namespace qbench::eval {
 
 report::PerplexityResult run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
                                         PerplexityOptions options) {
+    return run_perplexity(request, data, std::move(options), KldFiles{}).perplexity;
+}
+
+PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
+                             PerplexityOptions options, const KldFiles& kld) {
     model::set_threads(request.threads);
     ModelEnv env = load_model_env(request);
     const auto& c = env.decoder->config();
@@ -24,10 +30,40 @@ report::PerplexityResult run_perplexity(const ModelRequest& request, const std::
     env.apply_special_tokens(options);
     validate(options);
     const PerplexityInput input = load_perplexity_input(data, env.encoder());
-    auto r = evaluate_perplexity(*env.decoder, input, options);
-    r.data_path = data.string();
-    r.data_sha256 = sha256_file_hex(data);
-    return r;
+    const std::string data_sha = sha256_file_hex(data);
+    KldFileInfo info;
+    info.baseline = request.path.string();
+    info.protocol = options.protocol;
+    info.data_sha256 = data_sha;
+    info.max_length = options.max_length;
+    info.stride = options.protocol == "sliding" ? options.stride : 0;
+    info.limit = options.limit;
+    info.vocab_size = c.vocab_size;
+    info.top_k = kld.top_k > 0 ? std::min(kld.top_k, c.vocab_size) : default_kld_top_k(c.vocab_size);
+    std::unique_ptr<KldBaseWriter> writer;
+    std::unique_ptr<KldScorer> scorer;
+    if (!kld.write_base.empty()) writer = std::make_unique<KldBaseWriter>(kld.write_base, info);
+    if (!kld.compare.empty()) scorer = std::make_unique<KldScorer>(kld.compare, info);
+    struct Both : WindowObserver {
+        WindowObserver* a = nullptr;
+        WindowObserver* b = nullptr;
+        void window(std::size_t i, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override {
+            if (a) a->window(i, w, logits, targets);
+            if (b) b->window(i, w, logits, targets);
+        }
+    } both;
+    both.a = writer.get();
+    both.b = scorer.get();
+    PerplexityRun run;
+    run.perplexity = evaluate_perplexity(*env.decoder, input, options, (writer || scorer) ? &both : nullptr);
+    run.perplexity.data_path = data.string();
+    run.perplexity.data_sha256 = data_sha;
+    if (writer) writer->finish();
+    if (scorer) {
+        run.kld = scorer->finish();
+        if (!run.kld) throw_bad_input("--kld {}: {}", kld.compare.string(), scorer->error());
+    }
+    return run;
 }
 
 std::vector<std::vector<std::int64_t>> load_prompts(const std::filesystem::path& path, const Encoder& encode) {

@@ -182,7 +182,7 @@ void finalize(report::PerplexityResult& r) {
 namespace {
 
 report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityInput& in,
-                                  const PerplexityOptions& o) {
+                                  const PerplexityOptions& o, WindowObserver* observer) {
     const auto started = std::chrono::steady_clock::now();
     std::size_t n_blocks = 0;
     auto windows = make_windows(in, o, &n_blocks);
@@ -228,10 +228,12 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
             const auto& w = windows[i];
             const auto len = static_cast<std::int64_t>(w.ids.size());
             auto h = hidden[static_cast<std::int64_t>(i - start)].slice(0, w.score_from - 1, len - 1);
-            auto logp = torch::log_softmax(model.logits(h), -1);
+            auto logits = model.logits(h);
+            auto logp = torch::log_softmax(logits, -1);
             auto targets = torch::from_blob(const_cast<std::int32_t*>(w.ids.data()) + w.score_from,
                                             {len - w.score_from}, torch::kInt32)
                                .to(logp.device(), torch::kInt64);
+            if (observer != nullptr) observer->window(i, w, logits, targets);
             auto nll = -logp.gather(1, targets.unsqueeze(1)).squeeze(1);
             auto& b = r.blocks[w.block];
             b.nll_sum += nll.to(torch::kFloat64).sum().item<double>();
@@ -254,8 +256,8 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
 }  // namespace
 
 report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& in,
-                                             const PerplexityOptions& o) {
-    return model::guard_torch("perplexity (" + o.protocol + ")", [&] { return evaluate(model, in, o); });
+                                             const PerplexityOptions& o, WindowObserver* observer) {
+    return model::guard_torch("perplexity (" + o.protocol + ")", [&] { return evaluate(model, in, o, observer); });
 }
 
 }  // namespace qbench::eval

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "qbench/eval/api.hpp"
+#include "qbench/eval/kld.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/eval/perplexity.hpp"
 #include "qbench/eval/perplexity_input.hpp"
@@ -121,6 +122,56 @@ report::CostResult variant_cost(const config::CostConfig& cc, const config::Vari
     return r;
 }
 
+// Where the baseline's distributions for KLD live: <out>/kld/<baseline>.<protocol>.kldbase.
+fs::path kld_base_path(const fs::path& out_dir, const std::string& baseline, const std::string& protocol) {
+    return out_dir / "kld" / (baseline + "." + protocol + ".kldbase");
+}
+
+// KLD vs the baseline while a variant runs the KLD protocol: the baseline writes its top-k
+// distributions, every other variant scores against them. Returns the observer to pass to the
+// perplexity scorer (null when there is nothing to do).
+struct KldSession {
+    std::unique_ptr<KldBaseWriter> writer;
+    std::unique_ptr<KldScorer> scorer;
+
+    WindowObserver* observer() const {
+        return writer ? static_cast<WindowObserver*>(writer.get()) : static_cast<WindowObserver*>(scorer.get());
+    }
+};
+
+KldSession start_kld(const config::RunConfig& c, const config::VariantConfig& v, const PerplexityOptions& o,
+                     const std::string& data_sha, std::int64_t vocab, const fs::path& out_dir) {
+    KldSession session;
+    const auto& pc = *c.perplexity;
+    if (!pc.kld || o.protocol != pc.kld_protocol || c.variants.size() < 2) return session;
+    KldFileInfo info;
+    info.baseline = c.baseline().name;
+    info.protocol = o.protocol;
+    info.data_sha256 = data_sha;
+    info.max_length = o.max_length;
+    info.stride = o.protocol == "sliding" ? o.stride : 0;
+    info.limit = o.limit;
+    info.vocab_size = vocab;
+    info.top_k = pc.kld_top_k > 0 ? std::min(pc.kld_top_k, vocab) : default_kld_top_k(vocab);
+    const fs::path path = kld_base_path(out_dir, info.baseline, o.protocol);
+    if (v.baseline) {
+        log::info("variant '{}': keeping the top-{} log-probs of {} tokens for KLD in {}", v.name, info.top_k,
+                  o.protocol, path.string());
+        session.writer = std::make_unique<KldBaseWriter>(path, info);
+        return session;
+    }
+    if (!fs::exists(path)) {
+        log::warn("variant '{}': no KLD: the baseline's distributions ({}) are missing", v.name, path.string());
+        return session;
+    }
+    try {
+        session.scorer = std::make_unique<KldScorer>(path, info);
+    } catch (const Error& e) {
+        log::warn("variant '{}': no KLD: {}", v.name, e.what());
+    }
+    return session;
+}
+
 void write_partial(const report::Report& rep, const report::VariantResult& result, const fs::path& out_dir) {
     auto partial = rep;
     partial.variants.push_back(result);
@@ -193,7 +244,20 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
             o.batch_size = pc.batch_size;
             o.limit = pc.limit;
             env.apply_special_tokens(o);
-            auto r = evaluate_perplexity(*env.decoder, input, o);
+            KldSession kld = start_kld(c, v, o, data_sha, env.decoder->config().vocab_size, out_dir);
+            auto r = evaluate_perplexity(*env.decoder, input, o, kld.observer());
+            if (kld.writer) kld.writer->finish();
+            if (kld.scorer) {
+                result.kld = kld.scorer->finish();
+                if (result.kld) {
+                    const auto& k = *result.kld;
+                    log::info("variant '{}': KLD {:.6f} [{:.6f}, {:.6f}] over {} tokens (top-{}{}), same top {:.2f}%",
+                              v.name, k.kld_mean, k.kld_ci_lower, k.kld_ci_upper, k.tokens, k.top_k,
+                              k.exact ? ", exact" : " + tail, a lower bound", 100 * k.same_top);
+                } else {
+                    log::warn("variant '{}': no KLD: {}", v.name, kld.scorer->error());
+                }
+            }
             r.data_path = pc.data.string();
             r.data_sha256 = data_sha;
             log::info("variant '{}': {} perplexity {:.4f} over {} tokens ({:.1f} s)", v.name, protocol, r.ppl,

@@ -89,7 +89,25 @@ std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variant
                 }
                 if (!any) problems.push_back("no perplexity comparison with the baseline in the report");
             } else if (g.metric == "kld") {
-                problems.push_back("no KLD results in the report (KLD is not measured by this run)");
+                const VariantResult* base = nullptr;
+                for (const auto& x : variants)
+                    if (x.baseline && x.status == "ok") base = &x;
+                if (!v.kld) {
+                    problems.push_back("no KLD result for this variant in the report (perplexity.kld off, or the "
+                                       "baseline's distributions were missing)");
+                } else if (!g.protocol.empty() && v.kld->protocol != g.protocol) {
+                    problems.push_back(fmt::format("KLD was measured on protocol '{}', the gate asks for '{}'",
+                                                   v.kld->protocol, g.protocol));
+                } else if (base != nullptr && base->name != v.kld->baseline) {
+                    problems.push_back(fmt::format("KLD was measured against '{}', not against the baseline '{}'",
+                                                   v.kld->baseline, base->name));
+                } else {
+                    bound(v.kld->kld_mean, "mean KLD");
+                    facts.push_back(fmt::format("95% CI [{:.6g}, {:.6g}], {} tokens, top-{}{}, same top {:.2f}%",
+                                                v.kld->kld_ci_lower, v.kld->kld_ci_upper, v.kld->tokens,
+                                                v.kld->top_k, v.kld->exact ? " (exact)" : " + tail (lower bound)",
+                                                100 * v.kld->same_top));
+                }
             } else {
                 const MetricComparison* c = nullptr;
                 for (const auto& x : task_cmp)

@@ -105,6 +105,86 @@ void from_json(const json& j, PerplexityResult& r) {
     r.bits_per_byte = optional_number("bits_per_byte");
 }
 
+void to_json(json& j, const KldBlock& b) {
+    j = json{{"tokens", b.tokens},
+             {"kld_sum", number(b.kld_sum)},
+             {"same_top", b.same_top},
+             {"delta_p_sum", number(b.delta_p_sum)},
+             {"delta_p_sq_sum", number(b.delta_p_sq_sum)}};
+}
+
+void from_json(const json& j, KldBlock& b) {
+    j.at("tokens").get_to(b.tokens);
+    b.kld_sum = number_at(j, "kld_sum");
+    j.at("same_top").get_to(b.same_top);
+    b.delta_p_sum = number_at(j, "delta_p_sum");
+    b.delta_p_sq_sum = number_at(j, "delta_p_sq_sum");
+}
+
+void to_json(json& j, const SamplePercentile& p) {
+    j = json{{"q", number(p.q)}, {"value", number(p.value)}, {"undersampled", p.undersampled}};
+}
+
+void from_json(const json& j, SamplePercentile& p) {
+    p.q = number_at(j, "q");
+    p.value = number_at(j, "value");
+    j.at("undersampled").get_to(p.undersampled);
+}
+
+void to_json(json& j, const KldResult& r) {
+    j = json{{"baseline", r.baseline},
+             {"protocol", r.protocol},
+             {"top_k", r.top_k},
+             {"vocab_size", r.vocab_size},
+             {"exact", r.exact},
+             {"tokens", r.tokens},
+             {"confidence", number(r.confidence)},
+             {"ci_method", r.ci_method},
+             {"kld_mean", number(r.kld_mean)},
+             {"kld_se", number(r.kld_se)},
+             {"kld_ci", {number(r.kld_ci_lower), number(r.kld_ci_upper)}},
+             {"kld_percentiles", r.kld_percentiles},
+             {"same_top", number(r.same_top)},
+             {"same_top_ci", {number(r.same_top_ci_lower), number(r.same_top_ci_upper)}},
+             {"delta_p_mean", number(r.delta_p_mean)},
+             {"delta_p_ci", {number(r.delta_p_ci_lower), number(r.delta_p_ci_upper)}},
+             {"delta_p_rms", number(r.delta_p_rms)},
+             {"delta_p_percentiles", r.delta_p_percentiles},
+             {"base_tail_mass_mean", number(r.base_tail_mass_mean)},
+             {"seconds", number(r.seconds)},
+             {"blocks", r.blocks}};
+}
+
+void from_json(const json& j, KldResult& r) {
+    auto pair_at = [&j](const char* key, double& lo, double& hi) {
+        const json& x = j.at(key);
+        if (!x.is_array() || x.size() != 2) throw json::type_error::create(302, std::string(key) + " must be [lower, upper]", &x);
+        lo = x[0].is_null() ? std::numeric_limits<double>::quiet_NaN() : x[0].get<double>();
+        hi = x[1].is_null() ? std::numeric_limits<double>::quiet_NaN() : x[1].get<double>();
+    };
+    j.at("baseline").get_to(r.baseline);
+    j.at("protocol").get_to(r.protocol);
+    j.at("top_k").get_to(r.top_k);
+    j.at("vocab_size").get_to(r.vocab_size);
+    j.at("exact").get_to(r.exact);
+    j.at("tokens").get_to(r.tokens);
+    r.confidence = number_at(j, "confidence");
+    j.at("ci_method").get_to(r.ci_method);
+    r.kld_mean = number_at(j, "kld_mean");
+    r.kld_se = number_at(j, "kld_se");
+    pair_at("kld_ci", r.kld_ci_lower, r.kld_ci_upper);
+    j.at("kld_percentiles").get_to(r.kld_percentiles);
+    r.same_top = number_at(j, "same_top");
+    pair_at("same_top_ci", r.same_top_ci_lower, r.same_top_ci_upper);
+    r.delta_p_mean = number_at(j, "delta_p_mean");
+    pair_at("delta_p_ci", r.delta_p_ci_lower, r.delta_p_ci_upper);
+    r.delta_p_rms = number_at(j, "delta_p_rms");
+    j.at("delta_p_percentiles").get_to(r.delta_p_percentiles);
+    r.base_tail_mass_mean = number_at(j, "base_tail_mass_mean");
+    r.seconds = number_at(j, "seconds");
+    j.at("blocks").get_to(r.blocks);
+}
+
 void to_json(json& j, const LayerKernel& k) {
     j = json{{"name", k.name}, {"kernel", k.kernel}};
 }
@@ -529,6 +609,7 @@ void to_json(json& j, const VariantResult& v) {
     if (v.throughput) j["throughput"] = *v.throughput;
     if (v.cost) j["cost"] = *v.cost;
     j["tasks"] = v.tasks;
+    if (v.kld) j["kld"] = *v.kld;
 }
 
 void from_json(const json& j, VariantResult& v) {
@@ -542,6 +623,7 @@ void from_json(const json& j, VariantResult& v) {
     if (j.contains("throughput") && !j.at("throughput").is_null()) v.throughput = j.at("throughput").get<ThroughputResult>();
     if (j.contains("cost") && !j.at("cost").is_null()) v.cost = j.at("cost").get<CostResult>();
     if (j.contains("tasks")) j.at("tasks").get_to(v.tasks);
+    if (j.contains("kld") && !j.at("kld").is_null()) v.kld = j.at("kld").get<KldResult>();
 }
 
 void to_json(json& j, const RunContext& c) {

@@ -62,6 +62,56 @@ void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) 
     }
 }
 
+// The value of percentile q in a list (NaN when absent), with a mark when under-sampled.
+std::string pctl(const std::vector<SamplePercentile>& ps, double q, double scale, const char* format) {
+    for (const auto& p : ps) {
+        if (std::abs(p.q - q) < 1e-12) {
+            return fmt::format(fmt::runtime(format), scale * p.value) + (p.undersampled ? "*" : "");
+        }
+    }
+    return "-";
+}
+
+void write_kld(std::ostream& out, const std::vector<VariantResult>& variants) {
+    const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.kld.has_value(); });
+    if (!any) return;
+    out << "\n### KL divergence against the baseline\n\n";
+    out << "Per token KL(P_baseline || P_variant) in nats over the scored tokens of one protocol. k = the "
+           "baseline tokens kept per position; the rest of the vocabulary is one tail bucket, so with k < vocab "
+           "the KLD is a lower bound (exact when k = vocab). 95% CIs are block t intervals over windows "
+           "(documents for lm-eval-rolling), not over tokens. * = fewer than 10 / (1 − q) tokens.\n\n";
+    out << "| variant | protocol | tokens | k / vocab | mean KLD | 95% CI | median | P90 | P95 | P99 | P99.9 | max | "
+           "same top % | 95% CI |\n";
+    out << "|---|---|--:|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|\n";
+    for (const auto& v : variants) {
+        if (!v.kld) continue;
+        const auto& k = *v.kld;
+        const char* g = "{:.3g}";
+        out << fmt::format("| {} | {} | {} | {} / {}{} | {:.6f} | [{:.6f}, {:.6f}] | {} | {} | {} | {} | {} | {} | {:.2f} | "
+                           "[{:.2f}, {:.2f}] |\n",
+                           cell(v.name), cell(k.protocol), k.tokens, k.top_k, k.vocab_size, k.exact ? " (exact)" : "",
+                           k.kld_mean, k.kld_ci_lower, k.kld_ci_upper, pctl(k.kld_percentiles, 0.5, 1, g),
+                           pctl(k.kld_percentiles, 0.9, 1, g), pctl(k.kld_percentiles, 0.95, 1, g),
+                           pctl(k.kld_percentiles, 0.99, 1, g), pctl(k.kld_percentiles, 0.999, 1, g),
+                           pctl(k.kld_percentiles, 1.0, 1, g), 100 * k.same_top, 100 * k.same_top_ci_lower,
+                           100 * k.same_top_ci_upper);
+    }
+    out << "\nProbability of the true token: Δp = p_variant − p_baseline, in percentage points.\n\n";
+    out << "| variant | mean Δp | 95% CI | RMS Δp | min | P1 | P5 | P25 | median | P75 | P95 | P99 | max |\n";
+    out << "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    for (const auto& v : variants) {
+        if (!v.kld) continue;
+        const auto& k = *v.kld;
+        const auto& ps = k.delta_p_percentiles;
+        const char* f = "{:.3f}";
+        out << fmt::format("| {} | {:+.3f} | [{:+.3f}, {:+.3f}] | {:.3f} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                           cell(v.name), 100 * k.delta_p_mean, 100 * k.delta_p_ci_lower, 100 * k.delta_p_ci_upper,
+                           100 * k.delta_p_rms, pctl(ps, 0.0, 100, f), pctl(ps, 0.01, 100, f), pctl(ps, 0.05, 100, f),
+                           pctl(ps, 0.25, 100, f), pctl(ps, 0.5, 100, f), pctl(ps, 0.75, 100, f), pctl(ps, 0.95, 100, f),
+                           pctl(ps, 0.99, 100, f), pctl(ps, 1.0, 100, f));
+    }
+}
+
 void write_gates(std::ostream& out, const std::vector<GateResult>& gates) {
     if (gates.empty()) return;
     std::size_t failed = 0;
@@ -76,6 +126,28 @@ void write_gates(std::ostream& out, const std::vector<GateResult>& gates) {
 }
 
 }  // namespace
+
+nlohmann::json kld_comparisons_json(const std::vector<VariantResult>& variants) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : variants) {
+        if (!v.kld || v.baseline || v.status != "ok") continue;
+        const auto& k = *v.kld;
+        auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+        out.push_back({{"variant", v.name},
+                       {"baseline", k.baseline},
+                       {"protocol", k.protocol},
+                       {"tokens", k.tokens},
+                       {"top_k", k.top_k},
+                       {"exact", k.exact},
+                       {"kld_mean", num(k.kld_mean)},
+                       {"kld_ci", {num(k.kld_ci_lower), num(k.kld_ci_upper)}},
+                       {"same_top", num(k.same_top)},
+                       {"same_top_ci", {num(k.same_top_ci_lower), num(k.same_top_ci_upper)}},
+                       {"delta_p_mean", num(k.delta_p_mean)},
+                       {"delta_p_rms", num(k.delta_p_rms)}});
+    }
+    return out;
+}
 
 std::vector<GateSpec> gate_specs(const RunContext& context) {
     if (!context.config.is_object() || !context.config.contains("gates")) return {};
@@ -109,7 +181,9 @@ void JsonReporter::finalize() {
                        {"method", c.method},
                        {"note", c.note}});
     }
-    j["comparisons"] = {{"perplexity", ppl}, {"tasks", compare_tasks(report_.variants)}};
+    j["comparisons"] = {{"perplexity", ppl},
+                        {"kld", kld_comparisons_json(report_.variants)},
+                        {"tasks", compare_tasks(report_.variants)}};
     j["gates"] = evaluate_gates(report_.variants, gate_specs(report_.context));
     out() << j.dump(2) << '\n';
 }
@@ -157,6 +231,7 @@ void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& varian
         out() << "No perplexity results.\n";
     } else {
         report_perplexity(variants);
+        write_kld(out(), variants);
     }
     report_throughput(variants);
     report_cost(variants);

@@ -124,7 +124,10 @@ perplexity: {data: ../datasets/test.txt, protocol: gptq}
     EXPECT_EQ(p["stride"], 256);
     EXPECT_EQ(p["batch_size"], 1);
     EXPECT_EQ(p["limit"], 0);
-    EXPECT_EQ(p.size(), 6u);
+    EXPECT_EQ(p["kld"], true);
+    EXPECT_EQ(p["kld_protocol"], "gptq");  // the first protocol
+    EXPECT_EQ(p["kld_top_k"], 0);
+    EXPECT_EQ(p.size(), 9u);
     EXPECT_EQ(e["throughput"], nullptr);
     EXPECT_EQ(e["cost"], nullptr);
     EXPECT_EQ(e["tasks"], nullptr);

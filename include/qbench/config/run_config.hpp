@@ -38,6 +38,9 @@ struct PerplexityConfig {
     std::int64_t stride = 0;             // sliding: tokens between window starts, 1..max_length
     std::int64_t batch_size = 0;         // windows per forward
     std::int64_t limit = 0;              // max windows / documents, 0 = all
+    bool kld = true;                     // KL divergence of each variant from the baseline
+    std::string kld_protocol;            // the protocol whose tokens KLD uses (default: the first)
+    std::int64_t kld_top_k = 0;          // base tokens kept per position, 0 = eval::default_kld_top_k
 
     static const Schema<PerplexityConfig>& schema();
 };

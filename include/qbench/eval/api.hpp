@@ -32,6 +32,23 @@ struct ModelRequest {
 report::PerplexityResult run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
                                         PerplexityOptions options);
 
+// `qbench ppl --kld-base FILE` / `--kld FILE` (llama.cpp's two-phase KL-divergence mode, on
+// qbench's base file format, eval/kld.hpp): the first run keeps the model's top-k distributions
+// over the protocol's scored tokens in `write_base`; a later run over the same data and options
+// scores another model against `compare`. `top_k` 0: eval::default_kld_top_k.
+struct KldFiles {
+    std::filesystem::path write_base;
+    std::filesystem::path compare;
+    std::int64_t top_k = 0;
+};
+struct PerplexityRun {
+    report::PerplexityResult perplexity;
+    std::optional<report::KldResult> kld;  // with `compare`
+};
+// Throws kBadInput when `compare` does not hold these windows or tokens.
+PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
+                             PerplexityOptions options, const KldFiles& kld);
+
 // `qbench bench`: loads the model and runs the throughput scenarios of `options` (end-to-end
 // when options.prompts is set).
 struct BenchResult {

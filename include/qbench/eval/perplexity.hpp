@@ -19,6 +19,10 @@
 
 #include "qbench/report/results.hpp"
 
+namespace at {
+class Tensor;
+}
+
 namespace qbench::model {
 class Decoder;
 }
@@ -68,6 +72,15 @@ struct PerplexityInput {
     TokenIds joined;
 };
 
+// Sees the logits of every window's scored positions, windows in order (KLD vs the baseline,
+// eval/kld.hpp). `logits` [T, vocab] float32 and `targets` [T] int64 are on the model's device,
+// T = ids.size() − score_from.
+class WindowObserver {
+public:
+    virtual ~WindowObserver() = default;
+    virtual void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) = 0;
+};
+
 // Checks the options against the protocol (kBadInput naming the option).
 void validate(const PerplexityOptions& options);
 
@@ -76,9 +89,9 @@ std::vector<Window> make_windows(const PerplexityInput& input, const PerplexityO
                                  std::size_t* n_blocks);
 
 // Scores every window with `model`. Word and byte counts (lm-eval-rolling) come from
-// input.texts when present.
+// input.texts when present. `observer`, when given, sees each window's logits.
 report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& input,
-                                             const PerplexityOptions& options);
+                                             const PerplexityOptions& options, WindowObserver* observer = nullptr);
 
 // Fills ppl and the word/byte figures from blocks (used after evaluation and by report readers).
 void finalize(report::PerplexityResult& result);

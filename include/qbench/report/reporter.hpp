@@ -65,6 +65,9 @@ private:
     std::vector<GateSpec> gates_;  // from the context's config echo
 };
 
+// report.json's comparisons.kld: one summary per non-baseline variant with a KLD result.
+nlohmann::json kld_comparisons_json(const std::vector<VariantResult>& variants);
+
 // The gates of a run, from its context's config echo (none when absent).
 std::vector<GateSpec> gate_specs(const RunContext& context);
 

@@ -41,6 +41,60 @@ struct PerplexityResult {
     bool operator==(const PerplexityResult&) const = default;
 };
 
+// KL divergence of a variant from the baseline over one perplexity protocol's scored tokens
+// (docs/ARCHITECTURE.md, "KLD vs baseline"). Per token, KL(P_base || P_variant) over the base's
+// top-k tokens plus one tail bucket holding the rest of the vocabulary: a lower bound of the exact
+// KLD, exact when top_k == vocab_size. Block sums per window give intervals that respect the
+// correlation of tokens within a window (stats::ratio_mean).
+struct KldBlock {
+    std::int64_t tokens = 0;
+    double kld_sum = 0.0;           // Σ per-token KLD (nats)
+    std::int64_t same_top = 0;      // tokens whose argmax agrees with the baseline's
+    double delta_p_sum = 0.0;       // Σ (p_variant(true token) − p_base(true token))
+    double delta_p_sq_sum = 0.0;    // Σ Δp²
+
+    bool operator==(const KldBlock&) const = default;
+};
+
+// One percentile of a per-token sample: q in [0, 1] (type 7), flagged when n < 10 / (1 − q).
+struct SamplePercentile {
+    double q = 0.0;
+    double value = 0.0;
+    bool undersampled = false;
+
+    bool operator==(const SamplePercentile&) const = default;
+};
+
+struct KldResult {
+    std::string baseline;           // the variant the distributions came from
+    std::string protocol;
+    std::int64_t top_k = 0;         // base tokens kept per position (+ one tail bucket)
+    std::int64_t vocab_size = 0;
+    bool exact = false;             // top_k == vocab_size: the exact KLD
+    std::int64_t tokens = 0;
+    double confidence = 0.95;
+    std::string ci_method = "block-t";  // t_{C−1} over windows, cluster-robust SE
+    double kld_mean = 0.0;          // nats per token
+    double kld_se = 0.0;
+    double kld_ci_lower = 0.0;
+    double kld_ci_upper = 0.0;
+    std::vector<SamplePercentile> kld_percentiles;   // q = 0, .001, .01, .05, .1, .25, .5, .75, .9,
+                                                    // .95, .99, .999, 1 (min .. max)
+    double same_top = 0.0;          // fraction of tokens with the same argmax
+    double same_top_ci_lower = 0.0;
+    double same_top_ci_upper = 0.0;
+    double delta_p_mean = 0.0;      // mean of p_variant(true) − p_base(true)
+    double delta_p_ci_lower = 0.0;
+    double delta_p_ci_upper = 0.0;
+    double delta_p_rms = 0.0;       // sqrt(mean Δp²)
+    std::vector<SamplePercentile> delta_p_percentiles;  // the same q
+    double base_tail_mass_mean = 0.0;  // mean base probability outside the top-k (0 when exact)
+    std::vector<KldBlock> blocks;   // one per window (document for lm-eval-rolling)
+    double seconds = 0.0;           // time spent on the KLD arithmetic and the base file
+
+    bool operator==(const KldResult&) const = default;
+};
+
 // Per-layer record of how a Linear is executed (filled by the quant layer; "dense" otherwise).
 struct LayerKernel {
     std::string name;           // e.g. "model.layers.0.self_attn.q_proj"
@@ -278,6 +332,7 @@ struct VariantResult {
     std::optional<ThroughputResult> throughput;
     std::optional<CostResult> cost;
     std::vector<TaskResult> tasks;
+    std::optional<KldResult> kld;  // against the baseline (absent for the baseline itself)
     std::string status = "ok";  // "ok" | "failed"
     std::string error;          // set when status == "failed"
     int error_code = 0;         // the exit code class of the failure (2 bad input, 3 runtime)

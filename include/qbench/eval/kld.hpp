@@ -1,0 +1,132 @@
+// KL divergence of a variant from the baseline (docs/ARCHITECTURE.md, "KLD vs baseline").
+//
+// While the baseline runs a perplexity protocol, a KldBaseWriter keeps, for every scored position,
+// the base model's top-k log-probs, the log of the remaining (tail) mass and the true token's
+// log-prob, streamed window by window to a binary file (memory O(window x k)). A variant run
+// over the same windows feeds its logits to a KldScorer, which reads the file back in step and
+// computes per token
+//   KLD    = Σ_{i in top-k} p_i (ln p_i − ln q_i) + P_tail (ln P_tail − ln Q_tail),
+//            P_tail = 1 − Σ_{top-k} p_i, Q_tail = 1 − Σ_{top-k} q_i (both as log-sum-exps over
+//            the rest of the vocabulary). Merging the tail into one bucket can only lower the
+//            divergence (the log-sum inequality), so this is a lower bound of the exact KLD and
+//            equals it when k = vocab (then nothing is merged; the file stores the whole row).
+//   same   argmax q == argmax p
+//   Δp     q(true token) − p(true token)
+// Log-probs come from float32 logits (log_softmax in float32, as the perplexity NLL); the file
+// stores them as float32; sums are float64.
+//
+// File layout (little-endian):
+//   "QBKLD01\n", u64 n, n bytes of JSON (KldFileInfo), then per window:
+//   i64 window, i64 block, i64 T, T x i32 targets, T x f32 target log-prob, T x f32 log tail,
+//   then sparse (k < vocab): T x k x i32 ids (descending p) and T x k x f32 log-probs,
+//   or dense (k = vocab): T x vocab x f32 log-probs in vocabulary order;
+//   and at the end "QBKLDEND", u64 windows, u64 tokens. A file without that trailer is
+//   incomplete and refused. It is written as FILE.tmp and renamed when complete.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qbench/eval/perplexity.hpp"
+#include "qbench/report/results.hpp"
+
+namespace qbench::eval {
+
+// What a base file was made from; a scorer refuses a file made for other windows.
+struct KldFileInfo {
+    std::string baseline;     // variant name
+    std::string protocol;
+    std::string data_sha256;
+    std::int64_t max_length = 0;
+    std::int64_t stride = 0;
+    std::int64_t limit = 0;
+    std::int64_t vocab_size = 0;
+    std::int64_t top_k = 0;   // == vocab_size: dense rows
+    std::int64_t windows = 0; // filled from the trailer when read
+    std::int64_t tokens = 0;  // likewise
+
+    // The fields that must agree between the base file and a variant's run.
+    bool same_windows(const KldFileInfo& other) const;
+    std::string describe() const;
+};
+
+// The default top-k: the whole vocabulary up to 4096 tokens (exact KLD), 128 above.
+std::int64_t default_kld_top_k(std::int64_t vocab_size);
+
+// One window's base distributions over its T scored positions.
+struct BaseDistribution {
+    at::Tensor targets;      // [T] int64
+    at::Tensor target_logp;  // [T] float32, ln p(true token)
+    at::Tensor log_tail;     // [T] float32, ln of the mass outside the top-k (−inf when k = vocab)
+    at::Tensor ids;          // [T, k] int64, descending p (undefined when dense)
+    at::Tensor logp;         // [T, k] float32 (dense: [T, vocab] in vocabulary order)
+};
+
+// Reduces base log-probs [T, V] (float32) to top-k + tail; k >= V keeps the dense row.
+BaseDistribution reduce_base(const at::Tensor& logp, const at::Tensor& targets, std::int64_t k);
+
+struct TokenStats {
+    at::Tensor kld;        // [T] float64
+    at::Tensor same_top;   // [T] bool
+    at::Tensor delta_p;    // [T] float64
+    at::Tensor tail_mass;  // [T] float64, the base mass outside its top-k
+};
+
+// Per-token statistics of the variant's log-probs [T, V] against the base (same device).
+TokenStats token_stats(const BaseDistribution& base, const at::Tensor& variant_logp);
+
+// Writes the base file while the baseline's perplexity runs.
+class KldBaseWriter : public WindowObserver {
+public:
+    KldBaseWriter(std::filesystem::path path, KldFileInfo info);
+    ~KldBaseWriter() override;
+    void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override;
+    // Writes the trailer and renames the file into place.
+    void finish();
+
+private:
+    std::filesystem::path path_, tmp_;
+    KldFileInfo info_;
+    std::ofstream out_;
+    bool finished_ = false;
+};
+
+// Reads a complete base file's header and trailer (kBadInput naming the file when it is not one).
+KldFileInfo read_kld_info(const std::filesystem::path& path);
+
+// Scores a variant against a base file, window by window. A mismatch (other windows, other
+// tokens) does not stop the perplexity run: the scorer records why and yields no result.
+class KldScorer : public WindowObserver {
+public:
+    KldScorer(const std::filesystem::path& path, const KldFileInfo& expected, double confidence = 0.95);
+    ~KldScorer() override;
+    void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override;
+    // The result, or nothing with error() saying why.
+    std::optional<report::KldResult> finish();
+    const std::string& error() const { return error_; }
+
+private:
+    std::filesystem::path path_;
+    KldFileInfo info_;
+    double confidence_;
+    std::ifstream in_;
+    std::string error_;
+    std::int64_t windows_seen_ = 0;
+    std::vector<report::KldBlock> blocks_;
+    std::vector<double> kld_, delta_p_;
+    double tail_sum_ = 0.0;
+    double seconds_ = 0.0;
+};
+
+// Summarizes per-token values and block sums into a result (percentiles, block-t intervals).
+report::KldResult summarize_kld(const std::vector<report::KldBlock>& blocks, std::vector<double> kld,
+                                std::vector<double> delta_p, double tail_mass_sum, double confidence = 0.95);
+
+}  // namespace qbench::eval

@@ -1,0 +1,349 @@
+#include "qbench/eval/kld.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "qbench/stats/percentile.hpp"
+#include "qbench/stats/ratio_mean.hpp"
+#include "qbench/util/error.hpp"
+
+namespace qbench::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMagic[8] = {'Q', 'B', 'K', 'L', 'D', '0', '1', '\n'};
+constexpr char kEnd[8] = {'Q', 'B', 'K', 'L', 'D', 'E', 'N', 'D'};
+constexpr std::array<double, 13> kQuantiles = {0.0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0};
+
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json info_json(const KldFileInfo& i) {
+    return {{"baseline", i.baseline},     {"protocol", i.protocol}, {"data_sha256", i.data_sha256},
+            {"max_length", i.max_length}, {"stride", i.stride},     {"limit", i.limit},
+            {"vocab_size", i.vocab_size}, {"top_k", i.top_k}};
+}
+
+template <typename T>
+void put(std::ofstream& out, const T& x) {
+    out.write(reinterpret_cast<const char*>(&x), sizeof(T));
+}
+
+void put_tensor(std::ofstream& out, const torch::Tensor& t, torch::ScalarType type) {
+    auto c = t.to(torch::kCPU, type).contiguous();
+    out.write(reinterpret_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
+}
+
+template <typename T>
+bool get(std::ifstream& in, T& x) {
+    return static_cast<bool>(in.read(reinterpret_cast<char*>(&x), sizeof(T)));
+}
+
+bool get_tensor(std::ifstream& in, torch::Tensor& t, std::vector<std::int64_t> shape, torch::ScalarType type) {
+    t = torch::empty(shape, torch::TensorOptions().dtype(type));
+    return static_cast<bool>(in.read(reinterpret_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes())));
+}
+
+// Opens a base file, checks magic and trailer, and leaves `in` at the first window record.
+KldFileInfo open_base(const fs::path& path, std::ifstream& in) {
+    in.open(path, std::ios::binary);
+    if (!in) throw_bad_input("{}: cannot open the KLD base file", path.string());
+    char magic[8];
+    std::uint64_t n = 0;
+    if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0 || !get(in, n) || n > (1u << 20)) {
+        throw_bad_input("{}: not a qbench KLD base file", path.string());
+    }
+    std::string text(n, '\0');
+    if (!in.read(text.data(), static_cast<std::streamsize>(n))) throw_bad_input("{}: truncated KLD base file header", path.string());
+    KldFileInfo info;
+    try {
+        const auto j = nlohmann::json::parse(text);
+        j.at("baseline").get_to(info.baseline);
+        j.at("protocol").get_to(info.protocol);
+        j.at("data_sha256").get_to(info.data_sha256);
+        j.at("max_length").get_to(info.max_length);
+        j.at("stride").get_to(info.stride);
+        j.at("limit").get_to(info.limit);
+        j.at("vocab_size").get_to(info.vocab_size);
+        j.at("top_k").get_to(info.top_k);
+    } catch (const nlohmann::json::exception& e) {
+        throw_bad_input("{}: bad KLD base file header: {}", path.string(), e.what());
+    }
+    if (info.vocab_size < 1 || info.top_k < 1 || info.top_k > info.vocab_size) {
+        throw_bad_input("{}: bad KLD base file header: top_k {} for vocabulary {}", path.string(), info.top_k, info.vocab_size);
+    }
+    const auto body = in.tellg();
+    in.seekg(-24, std::ios::end);
+    char end[8];
+    std::uint64_t windows = 0, tokens = 0;
+    if (!in || in.tellg() < body || !in.read(end, 8) || std::memcmp(end, kEnd, 8) != 0 || !get(in, windows) ||
+        !get(in, tokens)) {
+        throw_bad_input("{}: incomplete KLD base file (no trailer; the baseline run was interrupted?)", path.string());
+    }
+    info.windows = static_cast<std::int64_t>(windows);
+    info.tokens = static_cast<std::int64_t>(tokens);
+    in.seekg(body);
+    return info;
+}
+
+std::vector<report::SamplePercentile> percentiles(std::vector<double>& xs) {
+    std::sort(xs.begin(), xs.end());
+    std::vector<report::SamplePercentile> out;
+    for (double q : kQuantiles) {
+        out.push_back({q, stats::percentile_sorted(xs, q), stats::undersampled(static_cast<std::int64_t>(xs.size()), q)});
+    }
+    return out;
+}
+
+}  // namespace
+
+bool KldFileInfo::same_windows(const KldFileInfo& o) const {
+    return protocol == o.protocol && data_sha256 == o.data_sha256 && max_length == o.max_length &&
+           stride == o.stride && limit == o.limit && vocab_size == o.vocab_size;
+}
+
+std::string KldFileInfo::describe() const {
+    return info_json(*this).dump();
+}
+
+std::int64_t default_kld_top_k(std::int64_t vocab_size) {
+    return vocab_size <= 4096 ? vocab_size : 128;
+}
+
+BaseDistribution reduce_base(const torch::Tensor& logp, const torch::Tensor& targets, std::int64_t k) {
+    BaseDistribution b;
+    b.targets = targets.to(torch::kInt64);
+    auto lp = logp.to(torch::kFloat32);
+    b.target_logp = lp.gather(1, b.targets.unsqueeze(1)).squeeze(1);
+    const auto vocab = lp.size(1);
+    if (k >= vocab) {
+        b.logp = lp;
+        b.log_tail = torch::full({lp.size(0)}, -std::numeric_limits<float>::infinity(), lp.options());
+        return b;
+    }
+    auto [values, ids] = torch::topk(lp, k, /*dim=*/1, /*largest=*/true, /*sorted=*/true);
+    b.ids = ids;
+    b.logp = values;
+    b.log_tail = torch::logsumexp(lp.scatter(1, ids, -std::numeric_limits<float>::infinity()), 1);
+    return b;
+}
+
+TokenStats token_stats(const BaseDistribution& base, const torch::Tensor& variant_logp) {
+    TokenStats s;
+    auto q = variant_logp.to(torch::kFloat32);
+    const auto ninf = -std::numeric_limits<double>::infinity();
+    torch::Tensor p_log, q_log, base_top;
+    if (!base.ids.defined()) {
+        p_log = base.logp.to(torch::kFloat64);
+        q_log = q.to(torch::kFloat64);
+        base_top = base.logp.argmax(1);
+    } else {
+        p_log = base.logp.to(torch::kFloat64);
+        q_log = q.gather(1, base.ids).to(torch::kFloat64);
+        base_top = base.ids.select(1, 0);
+    }
+    // p ln(p / q), 0 where p = 0.
+    auto terms = torch::where(p_log == ninf, torch::zeros_like(p_log), p_log.exp() * (p_log - q_log));
+    s.kld = terms.sum(1);
+    auto log_tail = base.log_tail.to(torch::kFloat64);
+    if (base.ids.defined()) {
+        auto q_tail = torch::logsumexp(q.scatter(1, base.ids, -std::numeric_limits<float>::infinity()), 1)
+                          .to(torch::kFloat64);
+        s.kld = s.kld + torch::where(log_tail == ninf, torch::zeros_like(log_tail), log_tail.exp() * (log_tail - q_tail));
+    }
+    s.tail_mass = log_tail.exp();
+    s.same_top = q.argmax(1) == base_top;
+    const auto targets = base.targets.to(q.device());
+    s.delta_p = q.gather(1, targets.unsqueeze(1)).squeeze(1).to(torch::kFloat64).exp() -
+                base.target_logp.to(torch::kFloat64).exp();
+    return s;
+}
+
+KldBaseWriter::KldBaseWriter(fs::path path, KldFileInfo info)
+    : path_(std::move(path)), tmp_(path_.string() + ".tmp"), info_(std::move(info)) {
+    fs::create_directories(path_.parent_path());
+    out_.open(tmp_, std::ios::binary | std::ios::trunc);
+    if (!out_) throw_runtime("{}: cannot write the KLD base file", tmp_.string());
+    const std::string header = info_json(info_).dump();
+    out_.write(kMagic, 8);
+    put(out_, static_cast<std::uint64_t>(header.size()));
+    out_.write(header.data(), static_cast<std::streamsize>(header.size()));
+}
+
+KldBaseWriter::~KldBaseWriter() {
+    if (!finished_) {
+        out_.close();
+        std::error_code ec;
+        fs::remove(tmp_, ec);
+    }
+}
+
+void KldBaseWriter::window(std::size_t index, const Window& w, const torch::Tensor& logits, const torch::Tensor& targets) {
+    auto base = reduce_base(torch::log_softmax(logits.to(torch::kFloat32), -1), targets, info_.top_k);
+    const std::int64_t t = targets.size(0);
+    put(out_, static_cast<std::int64_t>(index));
+    put(out_, static_cast<std::int64_t>(w.block));
+    put(out_, t);
+    put_tensor(out_, base.targets, torch::kInt32);
+    put_tensor(out_, base.target_logp, torch::kFloat32);
+    put_tensor(out_, base.log_tail, torch::kFloat32);
+    if (base.ids.defined()) put_tensor(out_, base.ids, torch::kInt32);
+    put_tensor(out_, base.logp, torch::kFloat32);
+    if (!out_) throw_runtime("{}: write failed (disk full?)", tmp_.string());
+    ++info_.windows;
+    info_.tokens += t;
+}
+
+void KldBaseWriter::finish() {
+    out_.write(kEnd, 8);
+    put(out_, static_cast<std::uint64_t>(info_.windows));
+    put(out_, static_cast<std::uint64_t>(info_.tokens));
+    out_.close();
+    if (!out_) throw_runtime("{}: write failed (disk full?)", tmp_.string());
+    fs::rename(tmp_, path_);
+    finished_ = true;
+}
+
+KldFileInfo read_kld_info(const fs::path& path) {
+    std::ifstream in;
+    return open_base(path, in);
+}
+
+KldScorer::KldScorer(const fs::path& path, const KldFileInfo& expected, double confidence)
+    : path_(path), confidence_(confidence) {
+    info_ = open_base(path, in_);
+    if (!info_.same_windows(expected)) {
+        throw_bad_input("{}: the KLD base file was made for other windows ({}; this run: {})", path.string(),
+                        info_.describe(), expected.describe());
+    }
+}
+
+KldScorer::~KldScorer() = default;
+
+void KldScorer::window(std::size_t index, const Window& w, const torch::Tensor& logits, const torch::Tensor& targets) {
+    if (!error_.empty()) return;
+    const auto started = Clock::now();
+    std::int64_t idx = 0, block = 0, t = 0;
+    if (!get(in_, idx) || !get(in_, block) || !get(in_, t) || windows_seen_ >= info_.windows) {
+        error_ = fmt::format("{}: the base file ends before window {}", path_.string(), index);
+        return;
+    }
+    const std::int64_t n = targets.size(0);
+    if (idx != static_cast<std::int64_t>(index) || block != static_cast<std::int64_t>(w.block) || t != n) {
+        error_ = fmt::format("{}: window {} of the base file (block {}, {} tokens) is not this run's window {} "
+                             "(block {}, {} tokens)", path_.string(), idx, block, t, index, w.block, n);
+        return;
+    }
+    BaseDistribution base;
+    torch::Tensor ids32, tgt32;
+    const bool dense = info_.top_k >= info_.vocab_size;
+    bool ok = get_tensor(in_, tgt32, {t}, torch::kInt32) && get_tensor(in_, base.target_logp, {t}, torch::kFloat32) &&
+              get_tensor(in_, base.log_tail, {t}, torch::kFloat32);
+    if (ok && !dense) ok = get_tensor(in_, ids32, {t, info_.top_k}, torch::kInt32);
+    if (ok) ok = get_tensor(in_, base.logp, {t, dense ? info_.vocab_size : info_.top_k}, torch::kFloat32);
+    if (!ok) {
+        error_ = fmt::format("{}: truncated at window {}", path_.string(), index);
+        return;
+    }
+    const auto mine = targets.to(torch::kCPU, torch::kInt64);
+    if (!torch::equal(tgt32.to(torch::kInt64), mine)) {
+        error_ = fmt::format("window {} scores other tokens than the baseline's (KLD needs the same tokenizer and data)",
+                             index);
+        return;
+    }
+    if (logits.size(1) != info_.vocab_size) {
+        error_ = fmt::format("the variant's vocabulary ({}) is not the baseline's ({})", logits.size(1), info_.vocab_size);
+        return;
+    }
+    const auto device = logits.device();
+    base.targets = mine.to(device);
+    base.target_logp = base.target_logp.to(device);
+    base.log_tail = base.log_tail.to(device);
+    base.logp = base.logp.to(device);
+    if (!dense) base.ids = ids32.to(device, torch::kInt64);
+    const auto s = token_stats(base, torch::log_softmax(logits.to(torch::kFloat32), -1));
+    auto kld = s.kld.to(torch::kCPU).contiguous();
+    auto dp = s.delta_p.to(torch::kCPU).contiguous();
+    const auto* kp = kld.data_ptr<double>();
+    const auto* dpp = dp.data_ptr<double>();
+    if (static_cast<std::size_t>(block) >= blocks_.size()) blocks_.resize(static_cast<std::size_t>(block) + 1);
+    auto& b = blocks_[static_cast<std::size_t>(block)];
+    for (std::int64_t i = 0; i < n; ++i) {
+        kld_.push_back(kp[i]);
+        delta_p_.push_back(dpp[i]);
+        b.kld_sum += kp[i];
+        b.delta_p_sum += dpp[i];
+        b.delta_p_sq_sum += dpp[i] * dpp[i];
+    }
+    b.tokens += n;
+    b.same_top += s.same_top.sum().item<std::int64_t>();
+    tail_sum_ += s.tail_mass.sum().item<double>();
+    ++windows_seen_;
+    seconds_ += std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+std::optional<report::KldResult> KldScorer::finish() {
+    if (error_.empty() && windows_seen_ != info_.windows) {
+        error_ = fmt::format("{}: the run scored {} windows, the base file holds {}", path_.string(), windows_seen_,
+                             info_.windows);
+    }
+    if (error_.empty() && kld_.empty()) error_ = "no scored tokens";
+    if (!error_.empty()) return std::nullopt;
+    auto r = summarize_kld(blocks_, std::move(kld_), std::move(delta_p_), tail_sum_, confidence_);
+    r.baseline = info_.baseline;
+    r.protocol = info_.protocol;
+    r.top_k = info_.top_k;
+    r.vocab_size = info_.vocab_size;
+    r.exact = info_.top_k >= info_.vocab_size;
+    r.seconds = seconds_;
+    return r;
+}
+
+report::KldResult summarize_kld(const std::vector<report::KldBlock>& blocks, std::vector<double> kld,
+                                std::vector<double> delta_p, double tail_mass_sum, double confidence) {
+    if (kld.empty() || kld.size() != delta_p.size()) throw_bad_input("KLD: no per-token values to summarize");
+    report::KldResult r;
+    r.blocks = blocks;
+    r.confidence = confidence;
+    r.tokens = static_cast<std::int64_t>(kld.size());
+    std::vector<double> ks, same, dps;
+    std::vector<std::int64_t> counts;
+    std::int64_t block_tokens = 0;
+    double dp_sq = 0.0;
+    for (const auto& b : blocks) {
+        ks.push_back(b.kld_sum);
+        same.push_back(static_cast<double>(b.same_top));
+        dps.push_back(b.delta_p_sum);
+        counts.push_back(b.tokens);
+        block_tokens += b.tokens;
+        dp_sq += b.delta_p_sq_sum;
+    }
+    if (block_tokens != r.tokens) throw_bad_input("KLD: blocks hold {} tokens, {} values given", block_tokens, r.tokens);
+    const auto k = stats::ratio_mean(ks, counts, confidence);
+    r.kld_mean = k.mean;
+    r.kld_se = k.se;
+    r.kld_ci_lower = k.ci.lower;
+    r.kld_ci_upper = k.ci.upper;
+    const auto s = stats::ratio_mean(same, counts, confidence);
+    r.same_top = s.mean;
+    r.same_top_ci_lower = std::max(0.0, s.ci.lower);
+    r.same_top_ci_upper = std::min(1.0, s.ci.upper);
+    const auto d = stats::ratio_mean(dps, counts, confidence);
+    r.delta_p_mean = d.mean;
+    r.delta_p_ci_lower = d.ci.lower;
+    r.delta_p_ci_upper = d.ci.upper;
+    r.delta_p_rms = std::sqrt(dp_sq / static_cast<double>(r.tokens));
+    r.base_tail_mass_mean = tail_mass_sum / static_cast<double>(r.tokens);
+    r.kld_percentiles = percentiles(kld);
+    r.delta_p_percentiles = percentiles(delta_p);
+    return r;
+}
+
+}  // namespace qbench::eval
