@@ -92,7 +92,7 @@ TEST_F(ModelCommands, UnsupportedArchitectureListsTheSupportedOnes) {
     write_file_atomic(m / "config.json", R"({"architectures": ["GPT2LMHeadModel"], "vocab_size": 10})");
     auto r = run_qbench({"inspect", m.string()});
     expect_one_line_error(r, 2, "architecture 'GPT2LMHeadModel' is not supported (supported: LlamaForCausalLM, "
-                                "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)");
+                                "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM)");
 }
 
 TEST_F(ModelCommands, MissingModelAndBadOptionsAreUsageErrors) {
