@@ -11,6 +11,7 @@
 #include "qbench/config/cli_bridge.hpp"
 #include "qbench/config/run_config.hpp"
 #include "qbench/eval/runner.hpp"
+#include "qbench/report/comparison.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::cli {
@@ -79,19 +80,45 @@ void print_summary(const report::Report& rep, const config::RunConfig& c, bool j
         fmt::print("{}\n", nlohmann::json{{"report", report_path}, {"variants", variants}}.dump(2));
         return;
     }
-    fmt::print("{:<24} {:<16} {:>12} {:>10} {:>12} {:>12}\n", "variant", "protocol", "perplexity", "ratio",
-               "tokens", "weight MiB");
+    // The ratio's 95% interval over windows (report.md has the method); "*" = excludes 1.
+    std::map<std::pair<std::string, std::string>, report::PerplexityComparison> cmp;
+    for (auto& c : report::compare_perplexity(rep.variants)) cmp[{c.variant, c.protocol}] = c;
+    fmt::print("{:<24} {:<16} {:>12} {:>10} {:>20} {:>12} {:>12}\n", "variant", "protocol", "perplexity", "ratio",
+               "ratio 95% CI", "tokens", "weight MiB");
     for (const auto& v : rep.variants) {
         if (v.status != "ok") {
             fmt::print("{:<24} failed: {}\n", v.name, v.error);
             continue;
         }
         const double mib = v.model.weight_bytes / 1048576.0;
-        if (v.perplexity.empty()) fmt::print("{:<24} {:<16} {:>12} {:>10} {:>12} {:>12.2f}\n", v.name, "-", "-", "-", "-", mib);
+        if (v.perplexity.empty()) {
+            fmt::print("{:<24} {:<16} {:>12} {:>10} {:>20} {:>12} {:>12.2f}\n", v.name, "-", "-", "-", "-", "-", mib);
+        }
         for (const auto& p : v.perplexity) {
             const std::string ratio = base.count(p.protocol) ? fmt::format("{:.4f}", p.ppl / base.at(p.protocol)) : "-";
-            fmt::print("{:<24} {:<16} {:>12.4f} {:>10} {:>12} {:>12.2f}\n", v.name, p.protocol, p.ppl, ratio,
+            std::string ci = "-";
+            if (auto it = cmp.find({v.name, p.protocol}); it != cmp.end() && it->second.note.empty()) {
+                ci = fmt::format("[{:.4f}, {:.4f}]{}", it->second.ratio_ci_lower, it->second.ratio_ci_upper,
+                                 it->second.significant ? "*" : " ");
+            }
+            fmt::print("{:<24} {:<16} {:>12.4f} {:>10} {:>20} {:>12} {:>12.2f}\n", v.name, p.protocol, p.ppl, ratio, ci,
                        p.tokens_scored, mib);
+        }
+    }
+    if (std::any_of(cmp.begin(), cmp.end(), [](const auto& kv) { return kv.second.significant; })) {
+        fmt::print("* the ratio's 95% interval (block t over windows) excludes 1\n");
+    }
+    const bool kld = std::any_of(rep.variants.begin(), rep.variants.end(),
+                                 [](const report::VariantResult& v) { return v.kld.has_value(); });
+    if (kld) {
+        fmt::print("\n{:<24} {:<16} {:>10} {:>22} {:>10} {:>18}\n", "variant", "KLD protocol", "mean KLD",
+                   "95% CI", "same top %", "95% CI");
+        for (const auto& v : rep.variants) {
+            if (!v.kld) continue;
+            const auto& k = *v.kld;
+            fmt::print("{:<24} {:<16} {:>10.6f} {:>22} {:>10.2f} {:>18}\n", v.name, k.protocol, k.kld_mean,
+                       fmt::format("[{:.6f}, {:.6f}]", k.kld_ci_lower, k.kld_ci_upper), 100 * k.same_top,
+                       fmt::format("[{:.2f}, {:.2f}]", 100 * k.same_top_ci_lower, 100 * k.same_top_ci_upper));
         }
     }
     print_tasks_and_speed(rep);
