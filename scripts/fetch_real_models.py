@@ -115,6 +115,7 @@ def reference(model: Path, bos_prompt: bool = False) -> None:
     out = {
         "model": model.name,
         "text_file": str(text_path.relative_to(ROOT)),
+        "text_sha256": hashlib.sha256(text_path.read_bytes()).hexdigest(),
         "ids": ids,
         "prompt": prompt,
         "prompt_tokens": len(prompt),

@@ -10,6 +10,7 @@
 #include "qbench/eval/model_env.hpp"
 #include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/util/files.hpp"
+#include "qbench/util/hash.hpp"
 #include "support/fixtures.hpp"
 
 namespace qbench::eval {
@@ -37,6 +38,13 @@ std::optional<Real> real(const std::string& name) {
     if (!fs::exists(r.model) || !fs::exists(ref)) return std::nullopt;
     r.reference = nlohmann::json::parse(read_file(ref));
     r.text = qbench::testing::source_dir() / r.reference["text_file"].get<std::string>();
+    // A reference computed on another version of the text (the demo's held-out text is
+    // regenerated with the demo model) says so instead of failing on mismatched ids.
+    if (r.reference.contains("text_sha256") &&
+        sha256_file_hex(r.text) != r.reference["text_sha256"].get<std::string>()) {
+        throw std::runtime_error(ref.string() + " was computed on another version of " + r.text.string() +
+                                 ": rerun scripts/fetch_real_models.py");
+    }
     return r;
 }
 
