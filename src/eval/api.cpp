@@ -83,6 +83,20 @@ BenchResult run_bench(const ModelRequest& request, const perf::ThroughputOptions
     return {env.summary, perf::run_throughput(*env.decoder, options, prompts)};
 }
 
+namespace {
+
+// `inspect` of a quantized checkpoint or a GGUF file: a load on the CPU in bfloat16 (the dtype
+// LibTorch's CPU low-bit kernels are vectorized for; low-bit layers stay low-bit) tells which
+// kernel each layer gets and the bytes really held.
+ModelEnv load_for_inspection(const std::filesystem::path& path) {
+    ModelRequest request;
+    request.path = path;
+    request.dtype = "bfloat16";
+    return load_model_env(request);
+}
+
+}  // namespace
+
 ModelInfo inspect_model(const std::filesystem::path& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -102,12 +116,8 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         for (const auto& t : file->tensors()) bytes_by_dtype[io::ggml_type_name(t.ggml_type())] += t.nbytes;
         s.format = "gguf";
         info.tensors = static_cast<std::int64_t>(file->tensors().size());
-        // A load on the CPU in bfloat16 (as for quantized HF checkpoints below) tells which
-        // Linears stay low-bit, with which kernel, and the bytes really held.
-        ModelRequest request;
-        request.path = path;
-        request.dtype = "bfloat16";
-        const ModelEnv env = load_model_env(request);
+        // Which Linears stay low-bit, with which kernel, and the bytes really held.
+        const ModelEnv env = load_for_inspection(path);
         s.kernels = env.summary.kernels;
         s.weight_bytes = env.summary.weight_bytes;
         s.quantization = env.summary.quantization;
@@ -159,13 +169,7 @@ ModelInfo inspect_model(const std::filesystem::path& path) {
         const auto scheme = quant::checkpoint_scheme(path, c);
         s.quantization = scheme ? scheme->describe() : "none";
         if (scheme) {
-            // A cheap load on the CPU in bfloat16 (the dtype LibTorch's CPU low-bit kernels are
-            // vectorized for; low-bit layers stay low-bit) tells which kernel each layer gets and
-            // the bytes really held.
-            ModelRequest request;
-            request.path = path;
-            request.dtype = "bfloat16";
-            const ModelEnv env = load_model_env(request);
+            const ModelEnv env = load_for_inspection(path);
             s.kernels = env.summary.kernels;
             s.weight_bytes = env.summary.weight_bytes;
             s.quantization_info = env.summary.quantization_info;
