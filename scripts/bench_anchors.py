@@ -3,7 +3,7 @@
 
 Models (--model): `llama-512x8` (default; a small Llama, hidden 512, 8 layers, vocab 32000, random
 weights saved once as safetensors: fine for speed, never for quality), `tiny` (models/qbench-tiny,
-3.75M parameters: per-op overhead dominates) or any HF Llama-family directory. Both sides run it in
+4.0M parameters: per-op overhead dominates) or any HF Llama-family directory. Both sides run it in
 float32 on the CPU with the same number of intra-op threads (interop threads play no part: no
 parallel graph).
 
