@@ -49,6 +49,10 @@ TEST_F(KldCommands, RunWritesKldAndTheGateDecidesTheExitCode) {
     auto r = run_qbench({"run", config("gates:\n  - {metric: kld, max: 0.5}\n").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("variant 'noisy': KLD 0.05"), std::string::npos) << r.err;
+    // The terminal summary: the PPL ratio's interval and a KLD line for the variant.
+    EXPECT_NE(r.out.find("ratio 95% CI"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("mean KLD"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\nnoisy "), std::string::npos) << r.out;
     auto rep = nlohmann::json::parse(read_file(dir_ / "out" / "report.json"));
     ASSERT_TRUE(rep["variants"][1].contains("kld")) << rep["variants"][1].dump();
     const auto& k = rep["variants"][1]["kld"];

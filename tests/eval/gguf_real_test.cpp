@@ -120,23 +120,31 @@ TEST(SmolLM2Real, Top1AgreesWithTransformersGgufLoading) {
 }
 
 // Perplexity of the held-out English text through the CLI's entry point (float32, sliding).
-TEST(SmolLM2Real, PerplexityOfHeldOutEnglishIsPlausible) {
-    auto r = real(kSmolLM2);
-    if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
+// sliding(512/256) perplexity of the reference's held-out text through the CLI's entry point
+// (float32), printed and recorded; `limit` windows (0 = all).
+double held_out_ppl(const Real& r, const std::string& label, std::int64_t limit = 0) {
     ModelRequest request;
-    request.path = r->model;
+    request.path = r.model;
     request.dtype = "float32";
     PerplexityOptions options;
     options.protocol = "sliding";
     options.max_length = 512;
     options.stride = 256;
-    const auto result = run_perplexity(request, r->text, options);
-    std::cout << "SmolLM2 Q4_1 sliding(512/256) perplexity of " << r->text.filename() << ": " << result.ppl
-              << " over " << result.tokens_scored << " tokens\n";
-    RecordProperty("ppl", std::to_string(result.ppl));
+    options.limit = limit;
+    const auto result = run_perplexity(request, r.text, options);
+    std::cout << label << " sliding(512/256) perplexity of " << r.text.filename() << ": " << result.ppl << " over "
+              << result.tokens_scored << " tokens\n";
+    ::testing::Test::RecordProperty("ppl", std::to_string(result.ppl));
+    return result.ppl;
+}
+
+TEST(SmolLM2Real, PerplexityOfHeldOutEnglishIsPlausible) {
+    auto r = real(kSmolLM2);
+    if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
+    const double ppl = held_out_ppl(*r, "SmolLM2 Q4_1");
     // A 135M instruct model on plain English prose: well above 1, far below a unigram model.
-    EXPECT_GT(result.ppl, 2.0);
-    EXPECT_LT(result.ppl, 40.0);
+    EXPECT_GT(ppl, 2.0);
+    EXPECT_LT(ppl, 40.0);
 }
 
 }  // namespace
@@ -205,20 +213,10 @@ TEST(Gemma3Real, ConfigFromMetadata) {
 TEST(Gemma3Real, PerplexityOfHeldOutTextIsPlausible) {
     auto r = real(kGemma3);
     if (!r) GTEST_SKIP() << "run scripts/fetch_real_models.py first";
-    ModelRequest request;
-    request.path = r->model;
-    request.dtype = "float32";
-    PerplexityOptions options;
-    options.protocol = "sliding";
-    options.max_length = 512;
-    options.stride = 256;
-    options.limit = 8;  // 8 windows (~2300 tokens scored): a 262k-entry vocabulary is slow on CPU
-    const auto result = run_perplexity(request, r->text, options);
-    std::cout << "Gemma 3 270M Q4_K_M sliding(512/256) perplexity of " << r->text.filename() << ": " << result.ppl
-              << " over " << result.tokens_scored << " tokens\n";
-    RecordProperty("ppl", std::to_string(result.ppl));
-    EXPECT_GT(result.ppl, 1.5);
-    EXPECT_LT(result.ppl, 40.0);
+    // 8 windows (~2300 tokens scored): a 262k-entry vocabulary is slow on CPU.
+    const double ppl = held_out_ppl(*r, "Gemma 3 270M Q4_K_M", 8);
+    EXPECT_GT(ppl, 1.5);
+    EXPECT_LT(ppl, 40.0);
 }
 
 }  // namespace
