@@ -271,7 +271,7 @@ TEST(Plots, ParetoAndLatencyCdfAreDrawnAndEmbedded) {
     fs::remove_all(dir);
     write_report(sample_report(), dir);
     for (const char* f : {"pareto_speed.svg", "pareto_speed.png", "pareto_cost.svg", "pareto_cost.png",
-                          "latency_cdf.svg", "latency_cdf.png"}) {
+                          "latency_cdf.svg", "latency_cdf.png", "request_latency_cdf.svg", "request_latency_cdf.png"}) {
         EXPECT_TRUE(fs::exists(dir / f)) << f;
     }
     EXPECT_NE(read_text(dir / "pareto_speed.svg").find("<svg"), std::string::npos);
@@ -292,6 +292,96 @@ TEST(Plots, WithoutGnuplotTheReportSaysTheyWereSkipped) {
     EXPECT_NE(md.find("plots skipped"), std::string::npos);
     EXPECT_FALSE(fs::exists(dir / "pareto_speed.svg"));
     EXPECT_TRUE(fs::exists(dir / "plots.gp"));
+    fs::remove_all(dir);
+}
+
+// The blocks of a gnuplot data file (blank-line separated), each a list of (x, y) rows.
+std::vector<std::vector<std::pair<double, double>>> data_blocks(const fs::path& p) {
+    std::vector<std::vector<std::pair<double, double>>> blocks(1);
+    std::ifstream in(p);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) {
+            if (!blocks.back().empty()) blocks.emplace_back();
+            continue;
+        }
+        if (line[0] == '#') continue;
+        std::istringstream row(line);
+        double x = 0, y = 0;
+        row >> x >> y;
+        blocks.back().emplace_back(x, y);
+    }
+    if (blocks.back().empty()) blocks.pop_back();
+    return blocks;
+}
+
+TEST(Plots, LatencyCdfsAreEmpiricalCdfsFromZeroToOne) {
+    const fs::path dir = fs::temp_directory_path() / "qbench_plots_cdf_test";
+    fs::remove_all(dir);
+    setenv("QBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);  // the data files do not need gnuplot
+    write_report(sample_report(), dir);
+    unsetenv("QBENCH_GNUPLOT");
+    // Decode: samples 8.0, 8.5, 8.2, 8.1 ms -> (8.0, 0), (8.0, .25), (8.1, .5), (8.2, .75), (8.5, 1).
+    const auto decode = data_blocks(dir / "latency_cdf.dat");
+    ASSERT_EQ(decode.size(), 1u);
+    const std::vector<std::pair<double, double>> want = {{8.0, 0.0}, {8.0, 0.25}, {8.1, 0.5}, {8.2, 0.75}, {8.5, 1.0}};
+    ASSERT_EQ(decode[0].size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_NEAR(decode[0][i].first, want[i].first, 1e-9) << i;
+        EXPECT_NEAR(decode[0][i].second, want[i].second, 1e-12) << i;
+    }
+    // End-to-end: one request -> a TTFT block and an E2E block, each (x, 0), (x, 1).
+    const auto requests = data_blocks(dir / "request_latency_cdf.dat");
+    ASSERT_EQ(requests.size(), 2u);
+    EXPECT_EQ(requests[0], (std::vector<std::pair<double, double>>{{20.0, 0.0}, {20.0, 1.0}}));
+    EXPECT_EQ(requests[1], (std::vector<std::pair<double, double>>{{30.0, 0.0}, {30.0, 1.0}}));
+    fs::remove_all(dir);
+}
+
+// A variant with only a task score and one decode measurement.
+VariantResult task_variant(std::string name, double accuracy, double tokens_per_s) {
+    VariantResult v;
+    v.name = std::move(name);
+    TaskResult t;
+    t.name = "mmlu";
+    t.output_type = "multiple_choice";
+    t.n = 100;
+    TaskMetricResult m;
+    m.name = "acc";
+    m.value = accuracy;
+    m.n = 100;
+    t.metrics = {m};
+    v.tasks = {t};
+    ThroughputResult th;
+    DecodeResult d;
+    d.batch_size = 1;
+    d.samples_ns = {1e6};
+    d.tokens_per_s = tokens_per_s;
+    th.decode = {d};
+    v.throughput = th;
+    return v;
+}
+
+TEST(Plots, WithoutPerplexityTheQualityAxisIsTheFirstTaskScoreHigherIsBetter) {
+    const fs::path dir = fs::temp_directory_path() / "qbench_plots_task_axis_test";
+    fs::remove_all(dir);
+    Report rep = sample_report();
+    rep.variants = {task_variant("base_\"q\"", 0.80, 100.0), task_variant("fast", 0.70, 200.0),
+                    task_variant("dominated", 0.60, 150.0)};
+    rep.variants[0].baseline = true;
+    setenv("QBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    write_report(rep, dir);
+    unsetenv("QBENCH_GNUPLOT");
+    // Frontier, fastest first: fast (200, 70 %), then base (100, 80 %); dominated is beaten by fast.
+    EXPECT_EQ(read_text(dir / "pareto_speed_frontier.dat"), "200 70 \"fast\"\n100 80 \"base_\\\"q\\\"\"\n");
+    const std::string gp = read_text(dir / "plots.gp");
+    EXPECT_NE(gp.find("mmlu acc % (higher is better)"), std::string::npos);
+    EXPECT_NE(gp.find("noenhanced"), std::string::npos);  // "_" in names is not a subscript
+    fs::remove_all(dir);
+    if (!gnuplot_available()) GTEST_SKIP() << "gnuplot is not installed";
+    write_report(rep, dir);  // the escaped name must not break the script
+    EXPECT_TRUE(fs::exists(dir / "pareto_speed.svg")) << read_text(dir / "plots.log");
+    EXPECT_TRUE(fs::exists(dir / "latency_cdf.png"));
     fs::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 // The report's pictures, drawn by gnuplot (a real plotting tool, not hand-written SVG): the
-// quality-vs-speed Pareto frontier (perplexity against decode tokens/s, and against $ per
-// million tokens) and latency CDFs per variant, each as SVG and PNG next to report.md.
+// quality-vs-speed Pareto frontier (perplexity, or the first task score without perplexity,
+// against decode tokens/s and against $ per million tokens), decode step latency CDFs per batch
+// size and variant, and request TTFT/E2E CDFs, each as SVG and PNG next to report.md.
 #pragma once
 
 #include <filesystem>
