@@ -76,6 +76,7 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::filesystem::path&
 }
 
 BenchResult run_bench(const ModelRequest& request, const perf::ThroughputOptions& options) {
+    perf::validate(options);  // before the (possibly long) load
     model::set_threads(request.threads);
     ModelEnv env = load_model_env(request);
     std::vector<std::vector<std::int64_t>> prompts;

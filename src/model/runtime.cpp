@@ -71,6 +71,7 @@ RuntimeInfo runtime_info(const torch::Device& device) {
 }
 
 void set_threads(int threads) {
+    if (threads < 0) throw_bad_input("threads must be at least 0 (0: LibTorch's default), got {}", threads);
     if (threads > 0) at::set_num_threads(threads);
 }
 

@@ -200,8 +200,31 @@ report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::
     return r;
 }
 
+void validate(const ThroughputOptions& o) {
+    for (auto b : o.batch_sizes) {
+        if (b < 1) throw_bad_input("throughput: every decode batch size must be at least 1, got {}", b);
+    }
+    for (auto l : o.prefill_lengths) {
+        if (l < 1) throw_bad_input("throughput: every prefill length must be at least 1, got {}", l);
+    }
+    if (o.context < 0) throw_bad_input("throughput: context must be at least 0, got {}", o.context);
+    if (o.decode_steps < 1) throw_bad_input("throughput: decode steps must be at least 1, got {}", o.decode_steps);
+    if (o.warmup < 0) throw_bad_input("throughput: warmup must be at least 0, got {}", o.warmup);
+    if (o.repetitions < 1) throw_bad_input("throughput: repetitions must be at least 1, got {}", o.repetitions);
+    if (o.arrival != "sequential" && o.arrival != "poisson") {
+        throw_bad_input("throughput: arrival '{}' is not one of sequential, poisson", o.arrival);
+    }
+    if (!(o.rate_per_s > 0) || !std::isfinite(o.rate_per_s)) {
+        throw_bad_input("throughput: the poisson rate must be a finite number of requests per second above 0, got {}",
+                        o.rate_per_s);
+    }
+    if (o.max_new_tokens < 1) throw_bad_input("throughput: max new tokens must be at least 1, got {}", o.max_new_tokens);
+    if (o.requests < 0) throw_bad_input("throughput: requests must be at least 0, got {}", o.requests);
+}
+
 report::ThroughputResult run_throughput(const model::Decoder& decoder, const ThroughputOptions& o,
                                         const std::vector<model::TokenIds>& prompts) {
+    validate(o);
     return model::guard_torch("throughput", [&] {
         const auto device = decoder.device();
         report::ThroughputResult t;
@@ -212,6 +235,15 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
         }
         reset_peak_memory(device);
         const auto& c = decoder.config();
+        const auto longest_decode = o.context + std::max(o.warmup, o.decode_steps) + 1;
+        const auto longest_prefill =
+            o.prefill_lengths.empty() ? 0 : *std::max_element(o.prefill_lengths.begin(), o.prefill_lengths.end());
+        if (std::max(longest_decode, longest_prefill) > c.max_position_embeddings) {
+            t.warnings.push_back(fmt::format(
+                "the scenarios reach position {}, beyond the model's max_position_embeddings {}: timed, but not a "
+                "length this model is meant to serve",
+                std::max(longest_decode, longest_prefill), c.max_position_embeddings));
+        }
         const double kv_per_token =
             2.0 * static_cast<double>(c.num_layers * c.num_kv_heads * c.head_dim * c10::elementSize(decoder.dtype()));
         double kv_bytes = 0.0;

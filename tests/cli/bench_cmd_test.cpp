@@ -2,6 +2,7 @@
 // fixture model with tiny settings (the numbers are meaningless; the contract is what is tested).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,43 @@ TEST(BenchCli, RandomWeightsNeedOnlyConfigJson) {
     const RunResult bad = run_qbench({"bench", dir.string()});
     EXPECT_EQ(bad.exit_code, 2) << bad.err;
     fs::remove_all(dir);
+}
+
+TEST(BenchCli, OutOfRangeSettingsAreOneLineErrorsBeforeTheModelLoads) {
+    // A model path that does not exist: the settings must be rejected first (exit 2, one line).
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--batch-sizes", "1,0"}, "every decode batch size must be at least 1, got 0"},
+        {{"--prefill", "0"}, "every prefill length must be at least 1, got 0"},
+        {{"--steps", "0"}, "decode steps must be at least 1"},
+        {{"--repetitions", "0"}, "repetitions must be at least 1"},
+        {{"--context", "-1"}, "context must be at least 0"},
+        {{"--arrival", "bursty"}, "arrival 'bursty' is not one of sequential, poisson"},
+        {{"--rate", "-1"}, "the poisson rate must be a finite number of requests per second above 0, got -1"},
+        {{"--max-new-tokens", "0"}, "max new tokens must be at least 1"},
+    };
+    for (const auto& [args, message] : cases) {
+        std::vector<std::string> argv = {"bench", "/nonexistent/model"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const RunResult r = run_qbench(argv);
+        EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+        EXPECT_NE(r.err.find("qbench: error: throughput: " + message), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    const RunResult threads = run_qbench({"bench", kModel, "--threads", "-3"});
+    EXPECT_EQ(threads.exit_code, 2);
+    EXPECT_NE(threads.err.find("threads must be at least 0"), std::string::npos) << threads.err;
+}
+
+TEST(BenchCli, ScenariosBeyondTheModelsPositionsAreTimedWithAWarning) {
+    const RunResult r = run_qbench({"bench", kModel, "--batch-sizes", "1", "--context", "600", "--steps", "1",
+                                    "--prefill", "4", "--warmup", "0", "--repetitions", "1", "--dtype", "float32",
+                                    "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    const auto& w = j["throughput"]["warnings"];
+    EXPECT_TRUE(std::any_of(w.begin(), w.end(), [](const auto& x) {
+        return x.template get<std::string>().find("beyond the model's max_position_embeddings") != std::string::npos;
+    })) << w.dump();
 }
 
 TEST(RunCli, ThroughputAndCostSectionsReachTheReport) {

@@ -35,6 +35,10 @@ report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t le
 report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::vector<model::TokenIds>& prompts,
                                       const ThroughputOptions& options);
 
+// Throws kBadInput naming the first option out of range (batch sizes and prefill lengths >= 1,
+// context >= 0, steps and repetitions >= 1, arrival sequential|poisson, rate > 0, ...).
+void validate(const ThroughputOptions& options);
+
 // Every scenario of `options` plus memory and environment; `prompts` empty: no end-to-end.
 // Adds a warning for each unreliable setting (debug build, under-sampled tail percentiles,
 // fewer than 3 repetitions, a slow GPU clock at start).
