@@ -233,7 +233,11 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
         if (o.repetitions < 3) {
             t.warnings.push_back(fmt::format("{} repetitions: too few to judge run-to-run spread", o.repetitions));
         }
-        reset_peak_memory(device);
+        if (!reset_peak_memory(device)) {
+            t.warnings.push_back(
+                "peak RSS is the process's lifetime peak (the RSS high-water mark could not be reset through "
+                "/proc/self/clear_refs): it includes the bandwidth probe's buffers and whatever ran before");
+        }
         const auto& c = decoder.config();
         const auto longest_decode = o.context + std::max(o.warmup, o.decode_steps) + 1;
         const auto longest_prefill =

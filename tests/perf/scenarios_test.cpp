@@ -132,6 +132,36 @@ TEST(Scenarios, ThroughputRunsEveryScenarioWithMemoryAndWarnings) {
     EXPECT_TRUE(tail);
 }
 
+// Linux: peak RSS after reset_peak_memory covers only what runs afterwards.
+TEST(Memory, PeakRssCoversOnlyWhatRunsAfterTheReset) {
+    const torch::Device cpu(torch::kCPU);
+    if (!reset_peak_memory(cpu)) GTEST_SKIP() << "/proc/self/clear_refs cannot be written here";
+    constexpr std::int64_t kMiB = 1 << 20;
+    std::int64_t with_buffer = 0;
+    {
+        auto big = torch::ones({64 * kMiB}, torch::kFloat32);  // 256 MiB, every page touched
+        with_buffer = memory_peaks(cpu).rss_bytes;
+    }
+    ASSERT_TRUE(reset_peak_memory(cpu));
+    const std::int64_t after = memory_peaks(cpu).rss_bytes;
+    EXPECT_GT(with_buffer, 256 * kMiB);
+    EXPECT_LT(after, with_buffer - 200 * kMiB) << "the freed 256 MiB buffer still counts in the peak";
+}
+
+TEST(Scenarios, PeakRssLeavesOutTheBandwidthProbesBuffers) {
+    if (!reset_peak_memory(torch::Device(torch::kCPU))) GTEST_SKIP() << "/proc/self/clear_refs cannot be written";
+    auto model = tiny();
+    auto o = small_options();
+    o.batch_sizes = {1};
+    o.prefill_lengths = {8};
+    const auto t = run_throughput(*model, o, {});
+    // The probe copies 256 MiB on the CPU (a 256 MiB source and destination live at once, 512 MiB)
+    // before the reset. This model and its caches take well under 1 MiB and the test process
+    // (LibTorch loaded) about 100-150 MiB, so a peak under 400 MiB can only leave the probe out.
+    EXPECT_LT(t.memory.peak_rss_bytes, std::int64_t{400} << 20);
+    EXPECT_GT(t.memory.peak_rss_bytes, 0);
+}
+
 TEST(RandomWeights, BuildADecoderFromAConfigAlone) {
     const auto config = model::load_model_config(model_fixture("qwen2_bias_swa") / "f32");
     model::RandomWeights weights(config, 3);
