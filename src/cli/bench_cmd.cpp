@@ -23,7 +23,18 @@ struct BenchOptions {
     bool json = false;
 };
 
-std::string gb_per_s(double bytes_per_s) { return fmt::format("{:.1f} GB/s", bytes_per_s * 1e-9); }
+// Decimal units, 3-4 significant digits: "812 kB", "8.0 MB", "1.35 GB".
+std::string bytes(double b) {
+    static const char* const units[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (std::abs(b) >= 1000.0 && u < 4) {
+        b /= 1000.0;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format(fmt::runtime(b < 10.0 ? "{:.2f} {}" : b < 100.0 ? "{:.1f} {}" : "{:.0f} {}"), b, units[u]);
+}
+
+std::string gb_per_s(double bytes_per_s) { return bytes(bytes_per_s) + "/s"; }
 
 void print(const eval::BenchResult& r, const BenchOptions& o) {
     const auto& t = r.throughput;
@@ -33,8 +44,8 @@ void print(const eval::BenchResult& r, const BenchOptions& o) {
         return;
     }
     const auto& e = t.environment;
-    fmt::print("model        {} ({}, {}, {:.1f} MB of weights)\n", r.model.path, r.model.architecture, r.model.dtype,
-               static_cast<double>(r.model.weight_bytes) * 1e-6);
+    fmt::print("model        {} ({}, {}, {} of weights)\n", r.model.path, r.model.architecture, r.model.dtype,
+               bytes(static_cast<double>(r.model.weight_bytes)));
     fmt::print("device       {} {}(timing: {}, {} threads)\n", e.device, e.gpu_name.empty() ? "" : e.gpu_name + " ",
                e.timing, e.threads);
     fmt::print("copy peak    {}\n\n", gb_per_s(e.peak_copy_bytes_per_s));
@@ -49,7 +60,8 @@ void print(const eval::BenchResult& r, const BenchOptions& o) {
     for (const auto& p : t.prefill) {
         fmt::print("{:<24} {:>12.1f} {:>10} {:>10.3f} {:>10.3f} {:>12}\n", fmt::format("prefill {}", p.sequence_tokens),
                    p.tokens_per_s, "", p.latency.p50_ms, p.latency.p99_ms,
-                   fmt::format("{:.2f} TFLOP/s", p.achieved_flop_per_s * 1e-12));
+                   p.achieved_flop_per_s >= 1e11 ? fmt::format("{:.2f} TFLOP/s", p.achieved_flop_per_s * 1e-12)
+                                                 : fmt::format("{:.2f} GFLOP/s", p.achieved_flop_per_s * 1e-9));
     }
     if (t.end_to_end) {
         const auto& x = *t.end_to_end;
@@ -61,12 +73,13 @@ void print(const eval::BenchResult& r, const BenchOptions& o) {
         }
     }
     const auto& m = t.memory;
-    fmt::print("\nmemory       weights {:.1f} MB, KV cache {:.1f} MB", m.weight_bytes * 1e-6, m.kv_cache_bytes * 1e-6);
+    fmt::print("\nmemory       weights {}, KV cache {}", bytes(static_cast<double>(m.weight_bytes)),
+               bytes(static_cast<double>(m.kv_cache_bytes)));
     if (m.peak_allocated_bytes >= 0) {
-        fmt::print(", peak allocated {:.1f} MB, reserved {:.1f} MB", m.peak_allocated_bytes * 1e-6,
-                   m.peak_reserved_bytes * 1e-6);
+        fmt::print(", peak allocated {}, reserved {}", bytes(static_cast<double>(m.peak_allocated_bytes)),
+                   bytes(static_cast<double>(m.peak_reserved_bytes)));
     }
-    if (m.peak_rss_bytes >= 0) fmt::print(", peak RSS {:.1f} MB", m.peak_rss_bytes * 1e-6);
+    if (m.peak_rss_bytes >= 0) fmt::print(", peak RSS {}", bytes(static_cast<double>(m.peak_rss_bytes)));
     fmt::print("\n");
     for (const auto& w : t.warnings) fmt::print("warning: {}\n", w);
 }
