@@ -587,6 +587,11 @@ def build(seed):
     files["tinyworld/calibration.jsonl"] = (
         "".join(json.dumps({"text": d}) + "\n" for d in calib_docs), "calibration",
         len(calib_docs))
+    # End-to-end serving prompts for the throughput section: the first GSM test questions in
+    # the task's prompt format (the model answers them; output length is fixed by the bench).
+    files["tinyworld/prompts.jsonl"] = (
+        "".join(json.dumps({"text": f"Question: {g['question']}\nAnswer:"}) + "\n" for g in gsm_test[:32]),
+        "test", 32)
     for name, split, items in [("tinyworld-gsm/train.jsonl", "train", gsm_train),
                                ("tinyworld-gsm/test.jsonl", "test", gsm_test),
                                ("tinyworld-mc/train.jsonl", "train", mc_train),
@@ -637,6 +642,8 @@ DESCRIPTIONS = {
                                "120 invented people has); the questions themselves never appear "
                                "in training",
     "tinyworld-code/train.jsonl": "Python one-liner tasks seen in training",
+    "tinyworld/prompts.jsonl": "serving prompts for the end-to-end throughput scenario: the "
+                               "first 32 tinyworld-gsm test questions as `Question: ...\\nAnswer:`",
     "tinyworld-code/test.jsonl": "HumanEval-style Python one-liner tasks with unit tests "
                                  "(indented by one space, see INDENT in the script), one "
                                  "operation or two composed (e.g. a sum, doubled); each "

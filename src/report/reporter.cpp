@@ -328,14 +328,24 @@ void MarkdownReporter::report_throughput(const std::vector<VariantResult>& varia
                              mib(m.kv_cache_bytes), mib(m.peak_allocated_bytes), mib(m.peak_reserved_bytes),
                              mib(m.peak_rss_bytes));
     }
-    bool header = false;
+    // Each distinct warning once, with the variants it applies to (in report order).
+    std::vector<std::pair<std::string, std::vector<std::string>>> warnings;
     for (const auto& v : variants) {
         if (!v.throughput) continue;
         for (const auto& w : v.throughput->warnings) {
-            if (!header) out() << "\n### Warnings\n\n";
-            header = true;
-            out() << fmt::format("- {}: {}\n", cell(v.name), w);
+            auto it = std::find_if(warnings.begin(), warnings.end(), [&](const auto& x) { return x.first == w; });
+            if (it == warnings.end()) {
+                warnings.push_back({w, {v.name}});
+            } else if (std::find(it->second.begin(), it->second.end(), v.name) == it->second.end()) {
+                it->second.push_back(v.name);
+            }
         }
+    }
+    if (!warnings.empty()) out() << "\n### Warnings\n\n";
+    for (const auto& [w, names] : warnings) {
+        std::string who;
+        for (const auto& n : names) who += (who.empty() ? "" : ", ") + cell(n);
+        out() << fmt::format("- {}: {}\n", who, w);
     }
 }
 
