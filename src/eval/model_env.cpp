@@ -1,5 +1,7 @@
 #include "qbench/eval/model_env.hpp"
 
+#include <chrono>
+
 #include "qbench/model/gguf_model.hpp"
 #include "qbench/model/random_weights.hpp"
 #include "qbench/model/runtime.hpp"
@@ -70,6 +72,7 @@ ModelEnv load_model_env(const ModelRequest& request) {
     }
     ModelEnv env;
     auto& s = env.summary;
+    const auto load_start = std::chrono::steady_clock::now();
     if (gguf) {
         auto file = std::make_shared<const io::GgufFile>(request.path);
         const auto config = model::model_config_from_gguf(*file);
@@ -105,6 +108,8 @@ ModelEnv load_model_env(const ModelRequest& request) {
         s.format = request.random_weights ? "random" : "safetensors";
         s.quantization = "none";
     }
+    model::synchronize(options.device);  // copies to the device (and quantization) are done
+    s.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     const auto& c = env.decoder->config();
     s.path = request.path.string();
     s.architecture = c.architecture;

@@ -72,7 +72,11 @@ report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batc
     };
     auto tokens = random_tokens(decoder, batch, 1, o.seed);  // [B, 1]
     set_context();
+    const auto warm_start = std::chrono::steady_clock::now();
     for (std::int64_t i = 0; i < o.warmup; ++i) tokens = step(tokens).argmax(-1, /*keepdim=*/true);
+    model::synchronize(device);
+    const double warmup_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_start).count();
 
     report::DecodeResult r;
     r.batch_size = batch;
@@ -102,6 +106,7 @@ report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batc
     r.bandwidth_fraction = peak_bytes_per_s > 0 ? r.achieved_bytes_per_s / peak_bytes_per_s : kNaN;
     r.cuda_graph = step.graphed();
     r.note = step.note();
+    r.warmup_seconds = warmup_seconds;
     return r;
 }
 
@@ -109,11 +114,14 @@ report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t le
     torch::InferenceMode inference;
     auto cache = decoder.make_cache(1, length);
     const auto ids = random_tokens(decoder, 1, length, o.seed + 1);
+    const auto warm_start = std::chrono::steady_clock::now();
     for (std::int64_t i = 0; i < o.warmup; ++i) {
         cache.reset();
         model::prefill(decoder, ids, cache);
     }
+    model::synchronize(decoder.device());
     report::PrefillResult r;
+    r.warmup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_start).count();
     r.sequence_tokens = length;
     r.warmup = o.warmup;
     r.repetitions = o.repetitions;

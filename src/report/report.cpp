@@ -225,7 +225,8 @@ void to_json(json& j, const ModelSummary& m) {
              {"weight_bytes", m.weight_bytes},
              {"quantization", m.quantization},
              {"kernels", m.kernels},
-             {"quantization_info", m.quantization_info}};
+             {"quantization_info", m.quantization_info},
+             {"load_seconds", number(m.load_seconds)}};
 }
 
 void from_json(const json& j, ModelSummary& m) {
@@ -240,6 +241,7 @@ void from_json(const json& j, ModelSummary& m) {
     j.at("kernels").get_to(m.kernels);
     // Reports written before quantization_info existed describe a float model.
     if (j.contains("quantization_info")) j.at("quantization_info").get_to(m.quantization_info);
+    if (j.contains("load_seconds")) m.load_seconds = number_at(j, "load_seconds");  // absent before 0.1.x
 }
 
 void to_json(json& j, const LatencyStats& s) {
@@ -285,7 +287,8 @@ void to_json(json& j, const DecodeResult& r) {
              {"achieved_bytes_per_s", number(r.achieved_bytes_per_s)},
              {"bandwidth_fraction", number(r.bandwidth_fraction)},
              {"cuda_graph", r.cuda_graph},
-             {"note", r.note}};
+             {"note", r.note},
+             {"warmup_seconds", number(r.warmup_seconds)}};
 }
 
 void from_json(const json& j, DecodeResult& r) {
@@ -304,6 +307,7 @@ void from_json(const json& j, DecodeResult& r) {
     r.bandwidth_fraction = number_at(j, "bandwidth_fraction");
     j.at("cuda_graph").get_to(r.cuda_graph);
     j.at("note").get_to(r.note);
+    if (j.contains("warmup_seconds")) r.warmup_seconds = number_at(j, "warmup_seconds");  // absent in older reports
 }
 
 void to_json(json& j, const PrefillResult& r) {
@@ -314,7 +318,8 @@ void to_json(json& j, const PrefillResult& r) {
              {"tokens_per_s", number(r.tokens_per_s)},
              {"latency", r.latency},
              {"flop_per_token", number(r.flop_per_token)},
-             {"achieved_flop_per_s", number(r.achieved_flop_per_s)}};
+             {"achieved_flop_per_s", number(r.achieved_flop_per_s)},
+             {"warmup_seconds", number(r.warmup_seconds)}};
 }
 
 void from_json(const json& j, PrefillResult& r) {
@@ -326,6 +331,7 @@ void from_json(const json& j, PrefillResult& r) {
     j.at("latency").get_to(r.latency);
     r.flop_per_token = number_at(j, "flop_per_token");
     r.achieved_flop_per_s = number_at(j, "achieved_flop_per_s");
+    if (j.contains("warmup_seconds")) r.warmup_seconds = number_at(j, "warmup_seconds");  // absent in older reports
 }
 
 void to_json(json& j, const RequestRecord& r) {

@@ -214,13 +214,13 @@ void MarkdownReporter::report_variants(const std::vector<VariantResult>& variant
 
 void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& variants) {
     out() << "## Variants\n\n";
-    out() << "| variant | quantization | dtype | weight MiB | status |\n";
-    out() << "|---|---|---|--:|---|\n";
+    out() << "| variant | quantization | dtype | weight MiB | load s | status |\n";
+    out() << "|---|---|---|--:|--:|---|\n";
     for (const auto& v : variants) {
         const double weight_mib = static_cast<double>(v.model.weight_bytes) / 1048576.0;
-        out() << fmt::format("| {}{} | {} | {} | {:.1f} | {} |\n", cell(v.name),
+        out() << fmt::format("| {}{} | {} | {} | {:.1f} | {:.2f} | {} |\n", cell(v.name),
                              v.baseline ? " (baseline)" : "", cell(v.model.quantization),
-                             cell(v.model.dtype), weight_mib,
+                             cell(v.model.dtype), weight_mib, v.model.load_seconds,
                              v.status == "ok" ? "ok" : cell(v.status + ": " + v.error));
     }
 
@@ -278,6 +278,10 @@ void MarkdownReporter::report_throughput(const std::vector<VariantResult>& varia
             out() << fmt::format(", SM clock {} -> {} MHz (max {}), {} -> {} C", e.sm_clock_mhz_start,
                                  e.sm_clock_mhz_end, e.sm_clock_max_mhz, e.temperature_c_start, e.temperature_c_end);
         }
+        double warm = 0.0;
+        for (const auto& d : v.throughput->decode) warm += d.warmup_seconds;
+        for (const auto& p : v.throughput->prefill) warm += p.warmup_seconds;
+        out() << fmt::format("; load {:.2f} s, untimed warm-up {:.2f} s", v.model.load_seconds, warm);
         out() << "\n";
     }
     out() << "\n### Decode\n\nOne sample per decode step; % peak = achieved bytes/s (weights + KV cache per step) "

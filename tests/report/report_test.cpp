@@ -54,6 +54,7 @@ ThroughputResult throughput_result() {
     d.achieved_bytes_per_s = 1.7e12;
     d.bandwidth_fraction = 0.81;
     d.cuda_graph = true;
+    d.warmup_seconds = 0.25;
     t.decode = {d};
     PrefillResult p;
     p.sequence_tokens = 512;
@@ -64,6 +65,7 @@ ThroughputResult throughput_result() {
     p.latency = latency(50.0);
     p.flop_per_token = 1.4e10;
     p.achieved_flop_per_s = 1.4e14;
+    p.warmup_seconds = 0.5;
     t.prefill = {p};
     EndToEndResult e;
     e.prompts_path = "/data/prompts.jsonl";
@@ -203,6 +205,24 @@ TEST(ReportJson, RoundTripsThroughTextExactly) {
     const Report rep = sample_report();
     const Report back = json::parse(json(rep).dump()).get<Report>();
     EXPECT_EQ(back, rep);
+}
+
+TEST(ReportJson, ReportsWithoutLoadAndWarmupTimesStillRead) {
+    Report rep = sample_report();
+    rep.variants[1].model.load_seconds = 2.5;
+    json j = rep;
+    EXPECT_DOUBLE_EQ(j["variants"][1]["model"]["load_seconds"].get<double>(), 2.5);
+    EXPECT_DOUBLE_EQ(j["variants"][1]["throughput"]["decode"][0]["warmup_seconds"].get<double>(), 0.25);
+    EXPECT_DOUBLE_EQ(j["variants"][1]["throughput"]["prefill"][0]["warmup_seconds"].get<double>(), 0.5);
+    for (auto& v : j["variants"]) {  // as an earlier qbench wrote them
+        v["model"].erase("load_seconds");
+        if (!v.contains("throughput") || v["throughput"].is_null()) continue;
+        for (auto& d : v["throughput"]["decode"]) d.erase("warmup_seconds");
+        for (auto& p : v["throughput"]["prefill"]) p.erase("warmup_seconds");
+    }
+    const Report back = j.get<Report>();
+    EXPECT_EQ(back.variants[1].model.load_seconds, 0.0);
+    EXPECT_EQ(back.variants[1].throughput->decode[0].warmup_seconds, 0.0);
 }
 
 TEST(ReportJson, NonFiniteNumbersBecomeNullAndReadBackAsNaN) {
@@ -400,8 +420,8 @@ TEST(MarkdownReporter, TablesHavePplTokensAndTheRatioToTheBaselineWithItsInterva
               std::string::npos)
         << text;
     EXPECT_EQ(text.find("| rtn-int4 | lm-eval-rolling | 30"), text.find("| rtn-int4 | lm-eval-rolling | 30.0000 | 900 |"));
-    EXPECT_NE(text.find("| broken |  |  | 0.0 | failed: out of memory |"), std::string::npos);
-    EXPECT_NE(text.find("| fp16 (baseline) | none | float16 | 0.0 | ok |"), std::string::npos);
+    EXPECT_NE(text.find("| broken |  |  | 0.0 | 0.00 | failed: out of memory |"), std::string::npos);
+    EXPECT_NE(text.find("| fp16 (baseline) | none | float16 | 0.0 | 0.00 | ok |"), std::string::npos);
 }
 
 TEST(JsonReporter, WritesTheDocumentAtFinalize) {

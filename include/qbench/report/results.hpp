@@ -130,6 +130,7 @@ struct ModelSummary {
     std::string quantization;   // "none" or a one-line description
     std::vector<LayerKernel> kernels;
     QuantizationInfo quantization_info;
+    double load_seconds = 0.0;  // wall time to read, convert and (run-time) quantize the weights
 
     bool operator==(const ModelSummary&) const = default;
 };
@@ -169,6 +170,7 @@ struct DecodeResult {
     double bandwidth_fraction = 0.0;   // of the measured peak copy bandwidth; NaN when unknown
     bool cuda_graph = false;
     std::string note;                  // e.g. why CUDA-graph capture was not used
+    double warmup_seconds = 0.0;       // the untimed warm-up steps (CUDA-graph capture included)
 
     bool operator==(const DecodeResult&) const = default;
 };
@@ -179,10 +181,11 @@ struct PrefillResult {
     std::int64_t warmup = 0;
     std::int64_t repetitions = 0;
     std::vector<double> samples_ns;
-    double tokens_per_s = 0.0;          // tokens / median sample time
+    double tokens_per_s = 0.0;          // all timed tokens / all timed prefill time
     LatencyStats latency;
     double flop_per_token = 0.0;        // 2 * matmul parameters + attention
     double achieved_flop_per_s = 0.0;
+    double warmup_seconds = 0.0;        // the untimed warm-up prefills
 
     bool operator==(const PrefillResult&) const = default;
 };
