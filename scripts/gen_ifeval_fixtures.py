@@ -350,7 +350,7 @@ add("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_rela
     "JOHN'S car", "DON'T go", "DON\u2019T go", "CANNOT go", "AT&T rules", "AB,CD x", "AB,1CD x", "WHAT?NO",
     "(NASA) [ESA]", "HIGH--LOW", "ROCK'N'ROLL", "I'M here", "A.B.C d", "UPPER*lower", "ABC:def", "AB:1CD",
     "EN\u2014DASH", "GONNA go", "WE'LL go", "SHE'D go", "YES' no", "\u201cQUOTED\u201d", "AB...CD", "snake_CASE_x",
-    "HIGH-QUALITY", "x/Y/Z ok")
+    "HIGH-QUALITY", "x/Y/Z ok", "see JOHN'S.", "WE'LL\"", "U.S.", "IT'S\u201d", "AB..CD.")
 # change_case:english_capital / english_lowercase
 EN_UP = LANG_TEXTS["en"].upper()
 EN_LO = LANG_TEXTS["en"].lower()

@@ -340,9 +340,9 @@ std::string guess_language(const std::string& s) {
 // whitespace; around ;@#$%&?!*"`()[]{}<> , the curly quotes and guillemets, U+2012..U+2015, "--"
 // and runs of two or more periods; at ',' and ':' unless a digit follows; the contraction
 // suffixes n't 'll 're 've 's 'm 'd (either case) at a piece's end; and the whole words cannot,
-// gimme, gonna, gotta, lemme, more'n, wanna, d'ye, 'tis, 'twas. Not modelled: punkt's sentence
-// breaks (an upper-case word is one token either way) and \b-bounded contractions inside a
-// longer piece ("CANNOT-BE").
+// gimme, gonna, gotta, lemme, more'n, wanna, d'ye, 'tis, 'twas; the text's final period. Not
+// modelled: punkt's sentence breaks (only the last sentence's final period is split off here)
+// and \b-bounded contractions inside a longer piece ("CANNOT-BE").
 std::vector<std::string> treebank_words(const std::string& text) {
     std::vector<std::string> pieces;
     std::string cur;
@@ -370,6 +370,18 @@ std::vector<std::string> treebank_words(const std::string& text) {
         }
     }
     flush();
+    // the text's final period (NLTK: ([^.])(.)([]})>"'»”’ ]*)\s*$), past closing brackets and quotes
+    for (std::size_t k = pieces.size(); k-- > 0;) {
+        const std::string& p = pieces[k];
+        if (p.size() > 1 && p.back() == '.' && p[p.size() - 2] != '.') {
+            pieces.insert(pieces.begin() + static_cast<std::ptrdiff_t>(k) + 1, ".");
+            pieces[k].pop_back();
+            break;
+        }
+        if (p != "]" && p != "}" && p != ")" && p != ">" && p != "\"" && p != "\u00bb" && p != "\u201d" &&
+            p != "\u2019")
+            break;
+    }
     static const std::vector<std::pair<std::string, std::size_t>> kWhole = {
         {"cannot", 3}, {"gimme", 3}, {"gonna", 3}, {"gotta", 3}, {"lemme", 3}, {"more'n", 4},
         {"wanna", 3},  {"d'ye", 1},  {"'tis", 2},  {"'twas", 2}};
