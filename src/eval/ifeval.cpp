@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 
+#include <utf8proc.h>
+
 #include "qbench/eval/tasks/scoring.hpp"
 #include "qbench/tokenizer/unicode.hpp"
 #include "qbench/util/error.hpp"
@@ -13,17 +15,62 @@
 // by lm-eval's tasks/ifeval/instructions.py) line by line, with two documented approximations:
 // language detection (langdetect) is replaced by a Unicode-script and stop-word check, and
 // NLTK's sentence / word tokenizers by regex splitters (see docs/ARCHITECTURE.md, "Tasks").
+// tests/eval/ifeval_agreement_test.cpp checks every checker against lm-eval's own classes
+// (tests/fixtures/ifeval/agreement.json, scripts/gen_ifeval_fixtures.py).
 namespace qbench::eval::tasks {
 
 namespace {
 
 using nlohmann::json;
 
-std::string strip(const std::string& s, const std::string& chars = " \t\n\r\f\v") {
+// s.strip(chars) for ASCII `chars`.
+std::string strip(const std::string& s, const std::string& chars) {
     const auto b = s.find_first_not_of(chars);
     if (b == std::string::npos) return "";
     const auto e = s.find_last_not_of(chars);
     return s.substr(b, e - b + 1);
+}
+
+// Python's str.isspace() on one code point (what str.strip() and str.split() remove).
+bool py_space(char32_t c) {
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+// The code points of s with their byte offsets and lengths (bytes of invalid UTF-8 as U+FFFD).
+struct Cp {
+    char32_t c;
+    std::size_t at, len;
+};
+std::vector<Cp> code_points_of(const std::string& s) {
+    std::vector<Cp> out;
+    const bool valid = tokenizer::is_valid_utf8(s);
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t len = 1;
+        char32_t c = static_cast<unsigned char>(s[i]);
+        if (valid) c = tokenizer::next_code_point(s, i, len);
+        else if (c >= 0x80) c = 0xfffd;
+        out.push_back({c, i, len});
+        i += len;
+    }
+    return out;
+}
+
+// Python str.strip() (Unicode whitespace).
+std::string strip(const std::string& s) {
+    const auto cps = code_points_of(s);
+    std::size_t b = 0, e = cps.size();
+    while (b < e && py_space(cps[b].c)) ++b;
+    while (e > b && py_space(cps[e - 1].c)) --e;
+    if (b == e) return "";
+    return s.substr(cps[b].at, cps[e - 1].at + cps[e - 1].len - cps[b].at);
+}
+
+// The first item of Python's str.split() of an already stripped, non-empty string.
+std::string first_field(const std::string& s) {
+    for (const auto& cp : code_points_of(s))
+        if (py_space(cp.c)) return s.substr(0, cp.at);
+    return s;
 }
 
 std::string lower(const std::string& s) { return tokenizer::lowercase(s); }
@@ -74,13 +121,143 @@ std::string get_str(const json& kw, const char* key) {
     return kw[key].get<std::string>();
 }
 
-// Python str.isupper / islower, approximately: an uppercase character is one lowercase() changes;
-// lowercase characters are the ASCII ones.
+// Python str.isupper / str.islower by general category: upper = Lu, lower = Ll, title = Lt
+// (Python also counts the Other_Uppercase / Other_Lowercase code points, e.g. circled letters
+// and modifier letters, as cased; they are not here). isupper: some Lu and no Ll or Lt;
+// islower: some Ll and no Lu or Lt.
 bool has_case(const std::string& s, bool upper) {
-    const bool has_upper = lower(s) != s;
-    const bool has_lower = std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    bool has_upper = false, has_lower = false, has_title = false;
+    for (const auto& cp : code_points_of(s)) {
+        switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp.c))) {
+            case UTF8PROC_CATEGORY_LU: has_upper = true; break;
+            case UTF8PROC_CATEGORY_LL: has_lower = true; break;
+            case UTF8PROC_CATEGORY_LT: has_title = true; break;
+            default: break;
+        }
+    }
+    if (has_title) return false;
     return upper ? has_upper && !has_lower : has_lower && !has_upper;
 }
+
+// Whether Python's json.loads(s) succeeds (CPython's C scanner, strict=True): RFC 8259 plus NaN,
+// Infinity, -Infinity; whitespace is [ \t\n\r]; \uXXXX escapes need four hex digits (lone
+// surrogates are accepted); raw control characters in strings are not; a leading BOM is an error.
+class PyJson {
+public:
+    explicit PyJson(const std::string& s) : s_(s) {}
+    bool loads() {
+        ws();
+        if (!value(0)) return false;
+        ws();
+        return i_ == s_.size();
+    }
+
+private:
+    const std::string& s_;
+    std::size_t i_ = 0;
+    char peek(std::size_t k = 0) const { return i_ + k < s_.size() ? s_[i_ + k] : '\0'; }
+    bool eof() const { return i_ >= s_.size(); }
+    void ws() {
+        while (!eof() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+    }
+    bool lit(const char* w) {
+        const std::string_view v(w);
+        if (s_.compare(i_, v.size(), v) != 0) return false;
+        i_ += v.size();
+        return true;
+    }
+    static bool digit(char c) { return c >= '0' && c <= '9'; }
+    static bool hex(char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+    bool string() {  // at the opening quote
+        ++i_;
+        while (!eof()) {
+            const char c = s_[i_++];
+            if (c == '"') return true;
+            if (static_cast<unsigned char>(c) < 0x20) return false;
+            if (c == '\\') {
+                if (eof()) return false;
+                const char e = s_[i_++];
+                if (e == 'u') {
+                    for (int k = 0; k < 4; ++k)
+                        if (!hex(peek(static_cast<std::size_t>(k)))) return false;
+                    i_ += 4;
+                } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+    bool number() {
+        if (peek() == '-') ++i_;
+        if (peek() == '0') {
+            ++i_;
+        } else if (digit(peek())) {
+            while (digit(peek())) ++i_;
+        } else {
+            return false;
+        }
+        if (peek() == '.' && digit(peek(1))) {
+            i_ += 2;
+            while (digit(peek())) ++i_;
+        }
+        if (peek() == 'e' || peek() == 'E') {
+            std::size_t k = 1;
+            if (peek(1) == '+' || peek(1) == '-') k = 2;
+            if (digit(peek(k))) {
+                i_ += k;
+                while (digit(peek())) ++i_;
+            }
+        }
+        return true;
+    }
+    bool value(int depth) {
+        if (depth > 900 || eof()) return false;
+        switch (peek()) {
+            case '"': return string();
+            case '{': {
+                ++i_;
+                ws();
+                if (peek() == '}') return ++i_, true;
+                while (true) {
+                    if (peek() != '"' || !string()) return false;
+                    ws();
+                    if (peek() != ':') return false;
+                    ++i_;
+                    ws();
+                    if (!value(depth + 1)) return false;
+                    ws();
+                    if (peek() == '}') return ++i_, true;
+                    if (peek() != ',') return false;
+                    ++i_;
+                    ws();
+                }
+            }
+            case '[': {
+                ++i_;
+                ws();
+                if (peek() == ']') return ++i_, true;
+                while (true) {
+                    if (!value(depth + 1)) return false;
+                    ws();
+                    if (peek() == ']') return ++i_, true;
+                    if (peek() != ',') return false;
+                    ++i_;
+                    ws();
+                }
+            }
+            case 'n': return lit("null");
+            case 't': return lit("true");
+            case 'f': return lit("false");
+            case 'N': return lit("NaN");
+            case 'I': return lit("Infinity");
+            case '-':
+                if (peek(1) == 'I') return lit("-Infinity");
+                return number();
+            default: return number();
+        }
+    }
+};
 
 // Words as NLTK's RegexpTokenizer(r"\w+") finds them.
 std::size_t count_words(const std::string& s) { return count_matches("\\w+", s); }
@@ -118,12 +295,17 @@ std::string guess_language(const std::string& s) {
         else if (c >= 0x600 && c <= 0x6ff) ++scripts["ar"];
         else if (c >= 0x900 && c <= 0x97f) ++scripts["hi"];
         else if (c >= 0x980 && c <= 0x9ff) ++scripts["bn"];
+        else if (c >= 0xa00 && c <= 0xa7f) ++scripts["pa"];
         else if (c >= 0xa80 && c <= 0xaff) ++scripts["gu"];
         else if (c >= 0xb80 && c <= 0xbff) ++scripts["ta"];
         else if (c >= 0xc00 && c <= 0xc7f) ++scripts["te"];
         else if (c >= 0xc80 && c <= 0xcff) ++scripts["kn"];
+        else if (c >= 0xd00 && c <= 0xd7f) ++scripts["ml"];
         else if (c >= 0xe00 && c <= 0xe7f) ++scripts["th"];
         else if (c >= 0x370 && c <= 0x3ff) ++scripts["el"];
+        // langdetect 1.0.9 answers "et" for Armenian and Georgian text (checked with seeds 0..9);
+        // other scripts without a profile (Ethiopic, Khmer, Sinhala, ...) raise "no features"
+        else if ((c >= 0x530 && c <= 0x58f) || (c >= 0x10a0 && c <= 0x10ff)) ++scripts["et"];
         else if (c >= 0x590 && c <= 0x5ff) ++scripts["he"];
         else if ((c >= 0x3040 && c <= 0x30ff)) ++scripts["ja"];
         else if (c >= 0xac00 && c <= 0xd7af) ++scripts["ko"];
@@ -153,6 +335,88 @@ std::string guess_language(const std::string& s) {
         ->first;
 }
 
+// NLTK's word_tokenize (punkt sentences, then NLTKWordTokenizer) as far as it matters for counting
+// upper-case words: only splits between two cased characters change the count. Splits at Unicode
+// whitespace; around ;@#$%&?!*"`()[]{}<> , the curly quotes and guillemets, U+2012..U+2015, "--"
+// and runs of two or more periods; at ',' and ':' unless a digit follows; the contraction
+// suffixes n't 'll 're 've 's 'm 'd (either case) at a piece's end; and the whole words cannot,
+// gimme, gonna, gotta, lemme, more'n, wanna, d'ye, 'tis, 'twas; the text's final period. Not
+// modelled: punkt's sentence breaks (only the last sentence's final period is split off here)
+// and \b-bounded contractions inside a longer piece ("CANNOT-BE").
+std::vector<std::string> treebank_words(const std::string& text) {
+    std::vector<std::string> pieces;
+    std::string cur;
+    auto flush = [&] {
+        if (!cur.empty()) pieces.push_back(cur);
+        cur.clear();
+    };
+    const auto cps = code_points_of(text);
+    for (std::size_t i = 0; i < cps.size(); ++i) {
+        const char32_t c = cps[i].c;
+        const char32_t next = i + 1 < cps.size() ? cps[i + 1].c : 0;
+        const std::string ch = text.substr(cps[i].at, cps[i].len);
+        if (py_space(c)) {
+            flush();
+        } else if (std::u32string_view(U";@#$%&?!*\"`()[]{}<>\u00ab\u00bb\u201c\u201d\u2018\u2019\u201e").find(c) !=
+                       std::u32string_view::npos ||
+                   (c >= 0x2012 && c <= 0x2015) || ((c == ',' || c == ':') && !(next >= '0' && next <= '9')) ||
+                   (c == '-' && next == '-') || (c == '.' && next == '.')) {
+            flush();
+            pieces.push_back(ch);
+            if ((c == '-' && next == '-')) pieces.back() += text.substr(cps[++i].at, 1);
+            while (c == '.' && i + 1 < cps.size() && cps[i + 1].c == '.') pieces.back() += text.substr(cps[++i].at, 1);
+        } else {
+            cur += ch;
+        }
+    }
+    flush();
+    // the text's final period (NLTK: ([^.])(.)([]})>"'»”’ ]*)\s*$), past closing brackets and quotes
+    for (std::size_t k = pieces.size(); k-- > 0;) {
+        const std::string& p = pieces[k];
+        if (p.size() > 1 && p.back() == '.' && p[p.size() - 2] != '.') {
+            pieces.insert(pieces.begin() + static_cast<std::ptrdiff_t>(k) + 1, ".");
+            pieces[k].pop_back();
+            break;
+        }
+        if (p != "]" && p != "}" && p != ")" && p != ">" && p != "\"" && p != "\u00bb" && p != "\u201d" &&
+            p != "\u2019")
+            break;
+    }
+    static const std::vector<std::pair<std::string, std::size_t>> kWhole = {
+        {"cannot", 3}, {"gimme", 3}, {"gonna", 3}, {"gotta", 3}, {"lemme", 3}, {"more'n", 4},
+        {"wanna", 3},  {"d'ye", 1},  {"'tis", 2},  {"'twas", 2}};
+    std::vector<std::string> out;
+    for (const auto& p : pieces) {
+        const std::string lp = lower(p);
+        bool done = false;
+        for (const auto& [w, at] : kWhole) {
+            if (lp == w) {
+                out.push_back(p.substr(0, at));
+                out.push_back(p.substr(at));
+                done = true;
+                break;
+            }
+        }
+        if (done) continue;
+        // NLTK applies ('[sS]|'[mM]|'[dD]|') before ('ll|'LL|'re|'RE|'ve|'VE|n't|N'T), once each
+        std::size_t cut = std::string::npos;
+        for (const char* suf : {"'s", "'S", "'m", "'M", "'d", "'D"})
+            if (ends_with(p, suf)) cut = p.size() - 2;
+        if (cut == std::string::npos && ends_with(p, "'")) cut = p.size() - 1;
+        if (cut == std::string::npos)
+            for (const char* suf : {"'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T"})
+                if (ends_with(p, suf)) cut = p.size() - 3;
+        // the rule needs a character before the suffix that is neither ' nor a space
+        if (cut != std::string::npos && cut > 0 && p[cut - 1] != '\'') {
+            out.push_back(p.substr(0, cut));
+            out.push_back(p.substr(cut));
+        } else {
+            out.push_back(p);
+        }
+    }
+    return out;
+}
+
 using Checker = std::function<bool(const json& kw, const std::string& prompt, const std::string& value)>;
 
 const std::map<std::string, Checker>& checkers() {
@@ -165,7 +429,7 @@ const std::map<std::string, Checker>& checkers() {
          }},
         {"keywords:frequency",
          [](const json& kw, const std::string&, const std::string& v) {
-             const auto n = static_cast<std::int64_t>(count_matches("(?i)" + get_str(kw, "keyword"), v));
+             const auto n = static_cast<std::int64_t>(count_matches("(?i)" + strip(get_str(kw, "keyword")), v));
              return compare(get_str(kw, "relation"), n, get_int(kw, "frequency"));
          }},
         {"keywords:forbidden_words",
@@ -217,7 +481,7 @@ const std::map<std::string, Checker>& checkers() {
              if (nth > n || nth < 1 || nth > static_cast<std::int64_t>(paragraphs.size())) return false;
              const std::string p = strip(paragraphs[static_cast<std::size_t>(nth - 1)]);
              if (p.empty()) return false;
-             std::string word = p.substr(0, p.find_first_of(" \t\n\r\f\v"));
+             std::string word = first_field(p);
              word = word.substr(std::min(word.size(), word.find_first_not_of('\'')));
              word = word.substr(std::min(word.size(), word.find_first_not_of('"')));
              std::string first;
@@ -225,7 +489,7 @@ const std::map<std::string, Checker>& checkers() {
                  if (std::string(".,?!'\"").find(c) != std::string::npos) break;
                  first += c;
              }
-             return n == get_int(kw, "num_paragraphs") && lower(first) == get_str(kw, "first_word");
+             return n == get_int(kw, "num_paragraphs") && lower(first) == lower(get_str(kw, "first_word"));
          }},
         {"detectable_content:number_placeholders",
          [](const json& kw, const std::string&, const std::string& v) {
@@ -233,7 +497,7 @@ const std::map<std::string, Checker>& checkers() {
          }},
         {"detectable_content:postscript",
          [](const json& kw, const std::string&, const std::string& v) {
-             const std::string marker = get_str(kw, "postscript_marker");
+             const std::string marker = strip(get_str(kw, "postscript_marker"));
              std::string pattern;
              if (marker == "P.P.S") pattern = "\\s*p\\.\\s?p\\.\\s?s.*$";
              else if (marker == "P.S.") pattern = "\\s*p\\.\\s?s\\..*$";
@@ -263,20 +527,18 @@ const std::map<std::string, Checker>& checkers() {
          }},
         {"detectable_format:multiple_sections",
          [](const json& kw, const std::string&, const std::string& v) {
-             const auto sections = PyRegex("\\s?" + get_str(kw, "section_spliter") + "\\s?\\d+\\s?").split(v);
+             const auto sections = PyRegex("\\s?" + strip(get_str(kw, "section_spliter")) + "\\s?\\d+\\s?").split(v);
              return static_cast<std::int64_t>(sections.size()) - 1 >= get_int(kw, "num_sections");
          }},
         {"detectable_format:json_format",
          [](const json&, const std::string&, const std::string& v) {
+             // str.removeprefix, chained as lm-eval chains them
              std::string s = strip(v);
-             for (const char* p : {"```json", "```Json", "```JSON", "```"}) {
-                 if (starts_with(s, p)) {
-                     s = s.substr(std::string(p).size());
-                     break;
-                 }
-             }
+             for (const char* p : {"```json", "```Json", "```JSON", "```"})
+                 if (starts_with(s, p)) s = s.substr(std::string(p).size());
              if (ends_with(s, "```")) s.resize(s.size() - 3);
-             return json::accept(strip(s));
+             s = strip(s);
+             return PyJson(s).loads();
          }},
         {"detectable_format:title",
          [](const json&, const std::string&, const std::string& v) {
@@ -312,8 +574,8 @@ const std::map<std::string, Checker>& checkers() {
         {"change_case:capital_word_frequency",
          [](const json& kw, const std::string&, const std::string& v) {
              std::int64_t n = 0;
-             for (const auto& w : PyRegex("\\w+|[^\\w\\s]+").findall(v))
-                 if (has_case(w[0], true)) ++n;
+             for (const auto& w : treebank_words(v))
+                 if (has_case(w, true)) ++n;
              return compare(get_str(kw, "capital_relation"), n, get_int(kw, "capital_frequency"));
          }},
         {"change_case:english_capital",
