@@ -105,10 +105,10 @@ public:
                 segments_.push_back({k, e, sg[k]});
                 k = e;
             }
-        } else if (G_ == 1) {
-            segments_.push_back({0, K_, 0});
+        } else if (G_ == 1 || group_size_ <= 0) {
+            segments_.push_back({0, K_, 0});  // per channel (or a trivial all-zero g_idx)
         } else {
-            for (std::int64_t g = 0; g < G_; ++g) {
+            for (std::int64_t g = 0; g * group_size_ < K_; ++g) {
                 segments_.push_back({g * group_size_, std::min(K_, (g + 1) * group_size_), g});
             }
         }
@@ -154,7 +154,10 @@ public:
         });
     }
     std::int64_t weight_bytes() const override {
-        return nbytes(packed_) + nbytes(scales_) + nbytes(zeros_) + nbytes(perm_) + nbytes(bias_);
+        // The float32 bias copy the kernel reads is a second tensor for bfloat16/float16 only.
+        const bool bias_copy = bias_f32_.defined() && !bias_f32_.is_same(bias_);
+        return nbytes(packed_) + nbytes(scales_) + nbytes(zeros_) + nbytes(perm_) + nbytes(bias_) +
+               (bias_copy ? nbytes(bias_f32_) : 0);
     }
     std::string kernel() const override { return "lowbit_gemv_cpu"; }
     torch::Tensor dequantized_weight() const override {

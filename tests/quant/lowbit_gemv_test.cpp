@@ -188,8 +188,11 @@ TEST(LowbitGemvLinear, WeightBytesCountThePackedCodes) {
     const auto w = make_weight(10, 50, 3, 32, true, false, 5);
     auto lin = make_int_linear(w, torch::randn({10}), spec_for(10, 50, torch::kFloat16));
     ASSERT_EQ(lin->kernel(), "lowbit_gemv_cpu");
-    // ceil(50 * 3 / 8) = 19 bytes per row, two float16 scales and two uint8 zeros per row, bias.
-    EXPECT_EQ(lin->weight_bytes(), 10 * 19 + 10 * 2 * 2 + 10 * 2 + 10 * 2);
+    // ceil(50 * 3 / 8) = 19 bytes per row, two float16 scales and two uint8 zeros per row, the
+    // float16 bias and its float32 copy for the kernel.
+    EXPECT_EQ(lin->weight_bytes(), 10 * 19 + 10 * 2 * 2 + 10 * 2 + 10 * 2 + 10 * 4);
+    auto lin32 = make_int_linear(w, torch::randn({10}), spec_for(10, 50, torch::kFloat32));
+    EXPECT_EQ(lin32->weight_bytes(), 10 * 19 + 10 * 2 * 2 + 10 * 2 + 10 * 4);  // one float32 bias
 }
 
 TEST(LowbitGemvLinear, ActivationQuantizationKeepsTheDequantPath) {
