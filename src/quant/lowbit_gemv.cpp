@@ -27,31 +27,56 @@ namespace lowbit_avx2 {
 #include "lowbit_gemv_body.inc"
 }  // namespace lowbit_avx2
 #pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,prefer-vector-width=512")
+namespace lowbit_avx512 {
+#include "lowbit_gemv_body.inc"
+}  // namespace lowbit_avx512
+#pragma GCC pop_options
 #endif
 
 namespace {
 
 using RowsFn = void (*)(const LowbitGemvArgs&, std::int64_t, std::int64_t);
 
-std::atomic<bool> g_force_portable{false};
+std::atomic<int> g_forced{-1};  // -1: best supported; else an index into kIsas
 
-bool cpu_has_avx2() {
+constexpr const char* kIsas[] = {"avx512", "avx2", "portable"};
+
+bool cpu_supports(int isa) {
 #ifdef QB_LOWBIT_X86_CLONE
-    static const bool ok = [] {
+    static const bool avx512 = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    }();
+    static const bool avx2 = [] {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }();
-    return ok;
-#else
-    return false;
+    if (isa == 0) return avx512;
+    if (isa == 1) return avx2;
 #endif
+    return isa == 2;
+}
+
+int current_isa() {
+    const int forced = g_forced.load(std::memory_order_relaxed);
+    if (forced >= 0) return forced;
+    for (int i = 0; i < 3; ++i) {
+        if (cpu_supports(i)) return i;
+    }
+    return 2;
 }
 
 RowsFn rows_fn() {
+    switch (current_isa()) {
 #ifdef QB_LOWBIT_X86_CLONE
-    if (!g_force_portable.load(std::memory_order_relaxed) && cpu_has_avx2()) return &lowbit_avx2::gemv_rows;
+        case 0: return &lowbit_avx512::gemv_rows;
+        case 1: return &lowbit_avx2::gemv_rows;
 #endif
-    return &lowbit_portable::gemv_rows;
+        default: return &lowbit_portable::gemv_rows;
+    }
 }
 
 }  // namespace
@@ -74,13 +99,21 @@ void lowbit_gemv_cpu(const LowbitGemvArgs& args) {
     });
 }
 
-std::string lowbit_gemv_isa() {
-#ifdef QB_LOWBIT_X86_CLONE
-    if (!g_force_portable.load() && cpu_has_avx2()) return "avx2";
-#endif
-    return "portable";
-}
+std::string lowbit_gemv_isa() { return kIsas[current_isa()]; }
 
-void force_portable_lowbit_gemv(bool portable) { g_force_portable.store(portable); }
+bool force_lowbit_gemv_isa(const std::string& isa) {
+    if (isa.empty() || isa == "auto") {
+        g_forced.store(-1);
+        return true;
+    }
+    for (int i = 0; i < 3; ++i) {
+        if (isa == kIsas[i]) {
+            if (!cpu_supports(i)) return false;
+            g_forced.store(i);
+            return true;
+        }
+    }
+    return false;
+}
 
 }  // namespace qbench::quant

@@ -1,7 +1,7 @@
 // The fused low-bit GEMV kernel (lowbit_gemv_cpu) against the dequantize-then-matmul reference
 // (KernelChoice::kDequant) and against a float64 sum over the same dtype-rounded weights, for
 // every bit width, grouping, zero-point kind, g_idx kind, compute dtype, M in {1, 3, 8}, odd K,
-// with and without bias, through both the AVX2 and the portable clone.
+// with and without bias, through each clone this CPU runs (AVX-512, AVX2, portable).
 //
 // Tolerances, per output element, with u32 = 2^-24 (float32 unit roundoff), S = sum_k |x_k w_k|
 // + |b| and u_d the unit roundoff of the compute dtype (2^-8 bfloat16, 2^-11 float16, 0 float32):
@@ -79,10 +79,13 @@ double worst_ratio(const torch::Tensor& got, const torch::Tensor& want, const to
     return ((got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs() / bound).max().item<double>();
 }
 
-class LowbitGemv : public ::testing::TestWithParam<bool> {  // true: the portable clone
+class LowbitGemv : public ::testing::TestWithParam<const char*> {  // the clone
 protected:
-    void SetUp() override { force_portable_lowbit_gemv(GetParam()); }
-    void TearDown() override { force_portable_lowbit_gemv(false); }
+    void SetUp() override {
+        if (!force_lowbit_gemv_isa(GetParam())) GTEST_SKIP() << "this CPU cannot run the " << GetParam() << " clone";
+        ASSERT_EQ(lowbit_gemv_isa(), GetParam());
+    }
+    void TearDown() override { force_lowbit_gemv_isa("auto"); }
 };
 
 TEST_P(LowbitGemv, MatchesDequantPathEveryFormatDtypeAndShape) {
@@ -136,8 +139,8 @@ TEST_P(LowbitGemv, MatchesDequantPathEveryFormatDtypeAndShape) {
     EXPECT_EQ(cases, 4 * (2 + 8) * 2 * 3 * 2 * 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Clones, LowbitGemv, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "portable" : "dispatched"; });
+INSTANTIATE_TEST_SUITE_P(Clones, LowbitGemv, ::testing::Values("avx512", "avx2", "portable"),
+                         [](const auto& info) { return std::string(info.param); });
 
 TEST(LowbitGemvLinear, DequantizedWeightIsTheReferenceWeightBitForBit) {
     for (int bits : {2, 3, 4, 8}) {

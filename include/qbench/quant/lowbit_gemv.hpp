@@ -3,9 +3,10 @@
 // exactly the weight the dequant_matmul path feeds its matmul. Codes are read once, from the
 // bit-packed rows (pack_bits layout), a block of columns at a time: decoded to float32, scaled per
 // group, rounded to the compute dtype, then dotted with every activation row in float32.
-// Rows of the output are split over at::parallel_for. On x86-64 a clone compiled for
-// AVX2 + FMA is picked at run time (__builtin_cpu_supports); elsewhere, or when forced,
-// the portable clone (plain C++ that the compiler vectorizes for the build's baseline ISA).
+// Rows of the output are split over at::parallel_for. On x86-64 (GCC) a clone compiled for
+// AVX-512 (F/BW/DQ/VL, 512-bit vectors) or AVX2 + FMA is picked at run time
+// (__builtin_cpu_supports); elsewhere, or when forced, the portable clone (plain C++ that the
+// compiler vectorizes for the build's baseline ISA).
 #pragma once
 
 #include <cstdint>
@@ -42,9 +43,10 @@ inline constexpr std::int64_t kLowbitGemvMaxRows = 16;
 
 // Runs the kernel over all N output rows (at::parallel_for, the intra-op thread count).
 void lowbit_gemv_cpu(const LowbitGemvArgs& args);
-// "avx2" or "portable": the clone lowbit_gemv_cpu runs now.
+// "avx512", "avx2" or "portable": the clone lowbit_gemv_cpu runs now.
 std::string lowbit_gemv_isa();
-// Tests: force the portable clone (true) or go back to the run-time choice (false).
-void force_portable_lowbit_gemv(bool portable);
+// Tests and benchmarks: run one clone ("avx512", "avx2", "portable"), or the best one this CPU
+// supports ("auto"). Returns false (and changes nothing) for a clone the CPU cannot run.
+bool force_lowbit_gemv_isa(const std::string& isa);
 
 }  // namespace qbench::quant
