@@ -1,4 +1,4 @@
-// The fused low-bit GEMV kernel (see lowbit_gemv.hpp): two clones of lowbit_gemv_body.inc and
+// The fused low-bit GEMV kernel (see lowbit_gemv.hpp): three clones of lowbit_gemv_body.inc and
 // the run-time choice between them.
 #include "qbench/quant/lowbit_gemv.hpp"
 
