@@ -51,6 +51,13 @@ std::vector<KernelTiming> bench_kernels(const BenchKernelsOptions& o) {
         kinds.push_back({"rtn int8 per-channel",
                          make_int_linear(rtn_quantize(w, {8, -1, true}), {}, spec, ActQuant::kNone, kPacked)});
         kinds.push_back({"rtn int3 g128", make_int_linear(rtn_quantize(w, {3, 128, true}), {}, spec)});
+        if (device.is_cpu()) {  // the fused CPU kernel whatever kAuto picks (dequant+matmul above M = 8)
+            kinds.push_back({"rtn int4 g128 (fused)", make_lowbit_gemv_linear(rtn_quantize(w, {4, 128, true}), {}, spec)});
+            kinds.push_back({"rtn int8 g32 (fused)", make_lowbit_gemv_linear(rtn_quantize(w, {8, 32, true}), {}, spec)});
+            kinds.push_back({"rtn int8 g32 (dequant path)", make_int_linear(rtn_quantize(w, {8, 32, true}), {}, spec,
+                                                                            ActQuant::kNone, KernelChoice::kDequant)});
+            kinds.push_back({"rtn int2 g32 (fused)", make_lowbit_gemv_linear(rtn_quantize(w, {2, 32, true}), {}, spec)});
+        }
         kinds.push_back({"w8a8 int8", make_int_linear(int8_channel_quantize(w), {}, spec, ActQuant::kInt8Token)});
         kinds.push_back({"fp8 channel w8a8", make_fp8_linear(fp8_quantize(w, true), {}, spec, ActQuant::kFp8Token)});
         kinds.push_back({"fp8 channel weight-only", make_fp8_linear(fp8_quantize(w, true), {}, spec, ActQuant::kNone)});

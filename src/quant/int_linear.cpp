@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "qbench/quant/kernels.hpp"
+#include "qbench/quant/lowbit_gemv.hpp"
 #include "qbench/util/error.hpp"
 
 namespace qbench::quant {
@@ -67,6 +68,125 @@ private:
     std::int64_t group_size_, K_, N_;
     ActQuant act_;
     torch::Tensor packed_, scales_, zeros_, g_idx_, bias_;
+};
+
+LowbitFloat lowbit_float(torch::ScalarType t) {
+    switch (t) {
+        case torch::kFloat32: return LowbitFloat::kFloat32;
+        case torch::kBFloat16: return LowbitFloat::kBFloat16;
+        case torch::kFloat16: return LowbitFloat::kFloat16;
+        default: throw_bad_input("lowbit_gemv_cpu: unsupported dtype {}", c10::toString(t));
+    }
+}
+
+bool lowbit_float_ok(torch::ScalarType t) {
+    return t == torch::kFloat32 || t == torch::kBFloat16 || t == torch::kFloat16;
+}
+
+// CPU, weight-only, 2/3/4/8 bits: the fused kernel (lowbit_gemv.hpp) for M <= kLowbitGemvRows,
+// the dequant_matmul arithmetic above that. A non-trivial g_idx is sorted away at load: the
+// packed columns are permuted so every scale group is a contiguous run, and the activations'
+// columns are permuted the same way at run time.
+class LowbitGemvLinear final : public model::Linear {
+public:
+    LowbitGemvLinear(const IntWeight& w, const torch::Tensor& bias, const model::LinearSpec& spec)
+        : bits_(w.bits), group_size_(w.group_size), K_(w.in_features()), N_(w.out_features()), G_(w.groups()) {
+        auto codes = w.codes;
+        if (!has_trivial_groups(w)) {
+            const auto g = w.g_idx.to(torch::kInt64).cpu();
+            const auto perm = torch::argsort(g, /*stable=*/true);
+            codes = codes.index_select(1, perm);
+            perm_ = perm;
+            const auto sorted = g.index_select(0, perm);
+            const auto* sg = sorted.data_ptr<std::int64_t>();
+            for (std::int64_t k = 0; k < K_;) {
+                std::int64_t e = k;
+                while (e < K_ && sg[e] == sg[k]) ++e;
+                segments_.push_back({k, e, sg[k]});
+                k = e;
+            }
+        } else if (G_ == 1 || group_size_ <= 0) {
+            segments_.push_back({0, K_, 0});  // per channel (or a trivial all-zero g_idx)
+        } else {
+            for (std::int64_t g = 0; g * group_size_ < K_; ++g) {
+                segments_.push_back({g * group_size_, std::min(K_, (g + 1) * group_size_), g});
+            }
+        }
+        packed_ = pack_bits(codes.contiguous(), w.bits).contiguous();
+        scales_ = w.scales.contiguous();
+        if (!lowbit_float_ok(scales_.scalar_type())) scales_ = scales_.to(torch::kFloat32);
+        if (w.zeros.defined()) zeros_ = w.zeros.to(torch::kUInt8).contiguous();
+        if (bias.defined()) {
+            bias_ = bias.to(spec.device, spec.dtype);
+            bias_f32_ = bias_.to(torch::kFloat32).contiguous();
+        }
+    }
+
+    torch::Tensor forward(const torch::Tensor& x) const override {
+        return as_2d(x, K_, N_, [&](torch::Tensor x2) {
+            const auto M = x2.size(0);
+            if (perm_.defined()) x2 = x2.index_select(1, perm_);
+            if (M > kLowbitGemvRows || M == 0 || !x2.device().is_cpu() || !lowbit_float_ok(x2.scalar_type())) {
+                // dequant_matmul's arithmetic (on permuted columns when g_idx was sorted).
+                return torch::nn::functional::linear(x2, permuted_weight().to(x2.scalar_type()), bias_);
+            }
+            const auto xf = x2.to(torch::kFloat32).contiguous();
+            auto y = torch::empty({M, N_}, x2.options());
+            LowbitGemvArgs a;
+            a.bits = bits_;
+            a.M = M;
+            a.N = N_;
+            a.K = K_;
+            a.packed = packed_.data_ptr<std::uint8_t>();
+            a.row_bytes = packed_.size(1);
+            a.scales = scales_.data_ptr();
+            a.scale_type = lowbit_float(scales_.scalar_type());
+            a.zeros = zeros_.defined() ? zeros_.data_ptr<std::uint8_t>() : nullptr;
+            a.G = G_;
+            a.segments = &segments_;
+            a.weight_type = lowbit_float(x2.scalar_type());
+            a.x = xf.data_ptr<float>();
+            a.bias = bias_f32_.defined() ? bias_f32_.data_ptr<float>() : nullptr;
+            a.y = y.data_ptr();
+            a.out_type = a.weight_type;
+            lowbit_gemv_cpu(a);
+            return y;
+        });
+    }
+    std::int64_t weight_bytes() const override {
+        // The float32 bias copy the kernel reads is a second tensor for bfloat16/float16 only.
+        const bool bias_copy = bias_f32_.defined() && !bias_f32_.is_same(bias_);
+        return nbytes(packed_) + nbytes(scales_) + nbytes(zeros_) + nbytes(perm_) + nbytes(bias_) +
+               (bias_copy ? nbytes(bias_f32_) : 0);
+    }
+    std::string kernel() const override { return "lowbit_gemv_cpu"; }
+    torch::Tensor dequantized_weight() const override {
+        auto w = permuted_weight();
+        if (perm_.defined()) w = w.index_select(1, torch::argsort(perm_));
+        return w;
+    }
+
+private:
+    // The float32 weight with columns in packed (sorted) order.
+    torch::Tensor permuted_weight() const {
+        IntWeight w;
+        w.bits = bits_;
+        w.group_size = group_size_;
+        w.codes = unpack_bits(packed_, bits_, K_);
+        w.scales = scales_;
+        w.zeros = zeros_;
+        if (perm_.defined()) {
+            auto g = torch::empty({K_}, torch::kInt64);
+            for (const auto& s : segments_) g.slice(0, s.k0, s.k1).fill_(s.g);
+            w.g_idx = g;
+        }
+        return dequantize(w);
+    }
+
+    int bits_;
+    std::int64_t group_size_, K_, N_, G_;
+    std::vector<LowbitSegment> segments_;
+    torch::Tensor packed_, scales_, zeros_, perm_, bias_, bias_f32_;
 };
 
 // The weight every fast kind can reconstruct: forward(I) - forward(0), transposed.
@@ -323,6 +443,16 @@ bool op_available(const std::string& op, const torch::Device& device, torch::Sca
     return ok;
 }
 
+std::unique_ptr<model::Linear> make_lowbit_gemv_linear(const IntWeight& w, const torch::Tensor& bias,
+                                                       const model::LinearSpec& spec) {
+    validate(w, spec.name);
+    if (!spec.device.is_cpu() || !lowbit_float_ok(spec.dtype)) {
+        throw_bad_input("{}: lowbit_gemv_cpu needs the CPU and float32/bfloat16/float16, got {} {}", spec.name,
+                        spec.device.str(), c10::toString(spec.dtype));
+    }
+    return std::make_unique<LowbitGemvLinear>(w, bias, spec);
+}
+
 std::unique_ptr<model::Linear> make_int_linear(const IntWeight& w, const torch::Tensor& bias,
                                                const model::LinearSpec& spec, ActQuant act, KernelChoice choice) {
     validate(w, spec.name);
@@ -356,6 +486,10 @@ std::unique_ptr<model::Linear> make_int_linear(const IntWeight& w, const torch::
                 return std::make_unique<Int8PackLinear>(w, bias, spec);
             }
         }
+    }
+    // Everything else on the CPU, weight-only: the fused kernel (dequant+matmul above kLowbitGemvRows).
+    if (choice != KernelChoice::kDequant && act == ActQuant::kNone && dev.is_cpu() && lowbit_float_ok(spec.dtype)) {
+        return std::make_unique<LowbitGemvLinear>(w, bias, spec);
     }
     return std::make_unique<DequantLinear>(w, bias, spec, act);
 }

@@ -43,11 +43,14 @@ TEST(QuantCli, BenchKernelsTimesEveryKindAgainstDense) {
                                     "--dtype", "float32", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
-    ASSERT_EQ(j.at("results").size(), 14u);
+    ASSERT_EQ(j.at("results").size(), 22u);  // 11 kinds x 2 M
+    int fused = 0;
     for (const auto& row : j.at("results")) {
+        fused += row.at("kernel") == "lowbit_gemv_cpu";
         EXPECT_GT(row.at("quant_us").get<double>(), 0.0);
         EXPECT_LT(row.at("weight_bytes").get<std::int64_t>(), row.at("dense_weight_bytes").get<std::int64_t>());
     }
+    EXPECT_EQ(fused, 8);  // int3 g128 (kAuto in float32) and the three "(fused)" rows, at both M
 }
 
 }  // namespace

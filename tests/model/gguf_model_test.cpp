@@ -173,10 +173,10 @@ TEST(GgufModel, ModelEnvAndInspectReportGguf) {
     request.dtype = "float32";
     const auto env = eval::load_model_env(request);
     EXPECT_EQ(env.summary.format, "gguf");
-    // Q8_0 / Q4_0 Linears stay low-bit (the dequant path in float32), the rest is dequantized.
+    // Q8_0 / Q4_0 Linears stay low-bit (the fused CPU kernel in float32), the rest is dequantized.
     EXPECT_THAT(env.summary.quantization,
-                ::testing::HasSubstr("gguf MOSTLY_Q8_0: kept low-bit: Q4_0 as dequant_matmul x3, Q8_0 as "
-                                     "dequant_matmul x2; dequantized at load to float32: F16 x3, F32 x"));
+                ::testing::HasSubstr("gguf MOSTLY_Q8_0: kept low-bit: Q4_0 as lowbit_gemv_cpu x3, Q8_0 as "
+                                     "lowbit_gemv_cpu x2; dequantized at load to float32: F16 x3, F32 x"));
     EXPECT_THAT(env.summary.quantization, ::testing::HasSubstr("Q4_1 x3, Q5_0 x3, Q5_1 x2"));
     EXPECT_EQ(env.tokenizer, nullptr);  // the fixture has no vocabulary
     const auto info = eval::inspect_model(request.path);

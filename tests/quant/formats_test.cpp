@@ -94,8 +94,8 @@ TEST(QuantKernels, EachFormatRunsTheKernelItsLayoutAllows) {
     EXPECT_EQ(k["lm_head"], "dense");
     // act-order g_idx with full groups: sorted away, still the int4 kernel
     EXPECT_EQ(kernels_of("gptq_b4_g32_asym_v2_actorder")["model.layers.0.mlp.up_proj"], "int4pack_mm_cpu");
-    EXPECT_EQ(kernels_of("gptq_b3_g32_asym_v1")["model.layers.0.mlp.up_proj"], "dequant_matmul");
-    EXPECT_EQ(kernels_of("gptq_b2_gm1_sym_v2_quantize_config")["model.layers.0.mlp.up_proj"], "dequant_matmul");
+    EXPECT_EQ(kernels_of("gptq_b3_g32_asym_v1")["model.layers.0.mlp.up_proj"], "lowbit_gemv_cpu");
+    EXPECT_EQ(kernels_of("gptq_b2_gm1_sym_v2_quantize_config")["model.layers.0.mlp.up_proj"], "lowbit_gemv_cpu");
     auto dyn = kernels_of("gptq_b4_dynamic");
     EXPECT_EQ(dyn["model.layers.0.mlp.down_proj"], "dense");
     EXPECT_EQ(dyn["model.layers.0.mlp.gate_proj"], "int8pack_mm");  // 8-bit override, group 32 = K

@@ -145,7 +145,7 @@ TEST(GgufLowBit, LinearsHoldTheDequantizedWeightsBitForBit) {
                 SCOPED_TRACE(lname);
                 const auto type = l.weights->info(lname + ".weight").ggml_type();
                 const bool keep = type == io::GgmlType::kQ8_0 || type == io::GgmlType::kQ4_0;
-                EXPECT_EQ(lin->kernel(), keep ? "dequant_matmul" : "dense");
+                EXPECT_EQ(lin->kernel(), keep ? "lowbit_gemv_cpu" : "dense");
                 low_bit += keep;
                 EXPECT_TRUE(torch::equal(lin->dequantized_weight(),
                                          l.weights->load(lname + ".weight", torch::kFloat32, torch::kCPU)));

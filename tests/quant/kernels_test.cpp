@@ -117,9 +117,9 @@ TEST(FastKernels, Int4PackMatchesDequantPath) {
             auto fast = make_int_linear(w, bias, spec, ActQuant::kNone, KernelChoice::kPacked);
             auto ref = make_int_linear(w, bias, spec, ActQuant::kNone, KernelChoice::kDequant);
             ASSERT_EQ(fast->kernel(), "int4pack_mm_cpu") << c.N << "x" << c.K;
-            // kAuto uses the CPU int4 kernel where it is vectorized (bfloat16) only.
+            // kAuto uses the CPU int4 kernel where it is vectorized (bfloat16) only, else the fused one.
             EXPECT_EQ(make_int_linear(w, bias, spec)->kernel(),
-                      dtype == torch::kBFloat16 ? "int4pack_mm_cpu" : "dequant_matmul");
+                      dtype == torch::kBFloat16 ? "int4pack_mm_cpu" : "lowbit_gemv_cpu");
             EXPECT_EQ(ref->kernel(), "dequant_matmul");
             for (std::int64_t M : {1, 5, 33}) {
                 const auto x = torch::randn({M, c.K}).to(dtype);
@@ -149,14 +149,14 @@ TEST(FastKernels, Int4PackSortsANonTrivialGIdx) {
     EXPECT_LT(rel_diff(fast->dequantized_weight(), dequantize(w)), 1e-6);
 }
 
-TEST(FastKernels, ShapesTheInt4KernelRejectsFallBackToDequant) {
+TEST(FastKernels, ShapesTheInt4KernelRejectsFallBackToTheFusedKernel) {
     // N % 16 != 0; K not a multiple of the group; group 48 divides no kernel group size.
     const FastCase cases[] = {{24, 64, 4, 32, true}, {32, 80, 4, 32, true}, {32, 96, 4, 48, true},
                               {17, 33, 4, -1, false}, {32, 64, 3, 32, true}, {32, 64, 2, -1, false}};
     for (const auto& c : cases) {
         const auto w = random_weight(c.N, c.K, c.bits, c.group, c.sym, 20 + c.K);
         auto lin = make_int_linear(w, {}, spec_for(c.N, c.K, torch::kFloat32), ActQuant::kNone, KernelChoice::kPacked);
-        EXPECT_EQ(lin->kernel(), "dequant_matmul") << c.N << "x" << c.K;
+        EXPECT_EQ(lin->kernel(), "lowbit_gemv_cpu") << c.N << "x" << c.K;
         const auto x = torch::randn({1, c.K});
         EXPECT_LT(rel_diff(lin->forward(x), torch::nn::functional::linear(x, dequantize(w))), 1e-5);
         EXPECT_TRUE(torch::equal(lin->dequantized_weight(), dequantize(w)));
@@ -171,7 +171,7 @@ TEST(FastKernels, Int8PackMatchesDequantPathSymAndAsym) {
                 const auto spec = spec_for(N, K, dtype);
                 auto fast = make_int_linear(w, {}, spec, ActQuant::kNone, KernelChoice::kPacked);
                 const bool kernel_fits = dtype == torch::kFloat32 || K % 32 == 0;
-                ASSERT_EQ(fast->kernel(), kernel_fits ? "int8pack_mm" : "dequant_matmul") << N << "x" << K;
+                ASSERT_EQ(fast->kernel(), kernel_fits ? "int8pack_mm" : "lowbit_gemv_cpu") << N << "x" << K;
                 // The kernel's effective weight is the dequantized weight (scales in the compute dtype).
                 EXPECT_LT(rel_diff(fast->dequantized_weight(), dequantize(w)), dtype == torch::kFloat32 ? 1e-6 : 1e-2);
                 auto ref = make_int_linear(w, {}, spec, ActQuant::kNone, KernelChoice::kDequant);
@@ -252,7 +252,7 @@ TEST(FastKernels, Fp8OddShapesAndBlocksUseDequantPath) {
 
 TEST(WeightBytes, SubByteCodesArePackedHonestly) {
     const auto w = random_weight(10, 50, 3, 32, false, 7);
-    auto lin = make_int_linear(w, {}, spec_for(10, 50, torch::kFloat32));
+    auto lin = make_int_linear(w, {}, spec_for(10, 50, torch::kFloat32), ActQuant::kNone, KernelChoice::kDequant);
     ASSERT_EQ(lin->kernel(), "dequant_matmul");
     // ceil(50 * 3 / 8) = 19 bytes per row, two float16 scales and two uint8 zeros per row.
     EXPECT_EQ(lin->weight_bytes(), 10 * 19 + 10 * 2 * 2 + 10 * 2);

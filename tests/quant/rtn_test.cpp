@@ -7,6 +7,7 @@
 #include <map>
 
 #include "qbench/eval/model_env.hpp"
+#include "qbench/quant/kernels.hpp"
 #include "qbench/quant/scheme.hpp"
 #include "qbench/util/error.hpp"
 #include "quant/quant_fixtures.hpp"
@@ -63,6 +64,27 @@ TEST_P(Rtn, PerplexityMatchesFloat64ReferenceThroughFastKernels) {
     EXPECT_NEAR(nll.sum().item<double>() / expected.nll.sum().item<double>(), 1.0, 1e-6);
 }
 
+// The first 4 positions of both rows: 8 activation rows per Linear, so float32 runs through the
+// fused lowbit_gemv_cpu kernel (kAuto). Causal attention: the prefix's logits are the prefix of
+// the full logits. Same tolerance as above: the fused kernel only reorders float32 sums.
+TEST_P(Rtn, PrefixLogitsThroughTheFusedKernelMatchFloat64Reference) {
+    const auto expected = qbench::testing::load_quant_expected(quant_fixture("rtn") /
+                                                               (std::string(GetParam().file) + ".safetensors"));
+    const auto scheme = scheme_from_spec(config::parse_quantize_spec(GetParam().spec));
+    const auto dir = model_fixture("llama_linear_bias") / "f32";
+    const auto fused = model::Decoder::load(dir, {torch::kCPU, torch::kFloat32, make_linear_factory(scheme)});
+    const auto ref = model::Decoder::load(dir, {torch::kCPU, torch::kFloat32,
+                                                make_linear_factory(scheme, KernelChoice::kDequant)});
+    for (const auto& [name, lin] : fused->linears()) {
+        if (name != "lm_head") EXPECT_EQ(lin->kernel(), "lowbit_gemv_cpu") << name;
+    }
+    const auto ids = expected.ids.slice(1, 0, 4);
+    ASSERT_LE(ids.numel(), kLowbitGemvRows);
+    const auto logits = fused->forward(ids);
+    EXPECT_LT(qbench::testing::max_abs_diff(logits, expected.logits.slice(1, 0, 4)), 1e-4);
+    EXPECT_LT(qbench::testing::max_abs_diff(logits, ref->forward(ids)), 1e-4);
+}
+
 INSTANTIATE_TEST_SUITE_P(Specs, Rtn, ::testing::ValuesIn(kRtn));
 
 TEST(RtnKernels, LayersUseTheFastKernelTheirShapeAllows) {
@@ -73,14 +95,14 @@ TEST(RtnKernels, LayersUseTheFastKernelTheirShapeAllows) {
     for (const auto& e : env.summary.kernels) k[e.name] = e.kernel;
     EXPECT_EQ(k["model.layers.0.self_attn.q_proj"], "int4pack_mm_cpu");
     EXPECT_EQ(k["model.layers.0.mlp.gate_proj"], "int4pack_mm_cpu");
-    EXPECT_EQ(k["model.layers.0.mlp.down_proj"], "dequant_matmul");
+    EXPECT_EQ(k["model.layers.0.mlp.down_proj"], "lowbit_gemv_cpu");
     EXPECT_EQ(k["lm_head"], "dense");
     EXPECT_EQ(env.summary.quantization_info.method, "rtn");
     const auto int8 = eval::load_model_env({model_fixture("llama_linear_bias") / "f32", "cpu", "bfloat16",
                                             config::parse_quantize_spec("rtn:bits=8,group_size=-1,lm_head=true"), 0});
-    // bfloat16 int8pack needs K % 32 == 0 (kernels.hpp): down_proj (K = 48) is dequantized.
+    // bfloat16 int8pack needs K % 32 == 0 (kernels.hpp): down_proj (K = 48) takes the fused kernel.
     for (const auto& e : int8.summary.kernels) {
-        EXPECT_EQ(e.kernel, e.name.ends_with("down_proj") ? "dequant_matmul" : "int8pack_mm") << e.name;
+        EXPECT_EQ(e.kernel, e.name.ends_with("down_proj") ? "lowbit_gemv_cpu" : "int8pack_mm") << e.name;
     }
     EXPECT_EQ(int8.summary.quantization, "rtn int8 per-channel sym");
 }

@@ -17,9 +17,19 @@
 //   On the CPU, int4pack_mm_cpu and int8pack_mm are vectorized for bfloat16 only; with float32
 //   or float16 activations they are scalar loops, 10-30x slower than the dequant path at
 //   M = 512 (qbench bench-kernels), so kAuto uses them for bfloat16 only.
-//   dequant_matmul    everything else (2/3-bit, odd shapes, group-wise 8-bit, unsupported
-//                     device or dtype): codes stay bit-packed in memory and are dequantized
-//                     (float32, then the compute dtype) at every forward, then one matmul.
+//   lowbit_gemv_cpu   everything else on the CPU without activation quantization (2/3-bit,
+//                     group-wise 8-bit, odd shapes, float32/float16 4-bit and 8-bit, act-order
+//                     g_idx of any group sizes): codes stay bit-packed; for M <= kLowbitGemvRows
+//                     rows a fused kernel (lowbit_gemv.hpp) decodes each block of codes once,
+//                     dequantizes it to exactly dequant_matmul's weight (float32, then rounded to
+//                     the compute dtype), and dots it with every row in float32 (one rounding of
+//                     the output, bias added in float32), rows of the output over the intra-op
+//                     threads, AVX2+FMA clone picked at run time. Above kLowbitGemvRows (prefill)
+//                     it runs dequant_matmul's arithmetic. A non-trivial g_idx is sorted away at
+//                     load (packed columns permuted, activation columns permuted at run time).
+//   dequant_matmul    kDequant (the reference), activation quantization, other devices or dtypes:
+//                     codes stay bit-packed in memory and are dequantized (float32, then the
+//                     compute dtype) at every forward, then one matmul.
 // FP8 weights (Fp8Weight):
 //   scaled_mm         FP8 activations (static or dynamic per tensor, dynamic per token) with tensor or channel
 //                     weight scales, K % 16 == 0 and N % 16 == 0: at::_scaled_mm (CPU, or CUDA
@@ -55,6 +65,12 @@ std::string act_quant_name(ActQuant a);  // "none", "int8 dynamic per-token", ..
 // x (any float dtype) -> float32 values the quantized activations represent (q * s).
 torch::Tensor fake_quant_activation(const torch::Tensor& x, ActQuant act, const torch::Tensor& input_scale);
 
+// lowbit_gemv_cpu runs its fused kernel for inputs of at most this many rows (M, tokens) and the
+// dequant_matmul arithmetic above it. Measured (one thread, 704x256 and 2048x2048, 4 and 8 bits,
+// float32 and bfloat16): the fused kernel's time grows ~linearly in M and meets dequant+matmul
+// between M = 8 (8-bit, small layers) and M = 32-64 (4-bit); 8 keeps it ahead everywhere measured.
+inline constexpr std::int64_t kLowbitGemvRows = 8;
+
 enum class KernelChoice {
     kAuto,     // the low-bit kernel where LibTorch has a fast one for the device and dtype
     kPacked,   // the low-bit kernel wherever the op accepts the shape and dtype, even where it
@@ -65,6 +81,10 @@ enum class KernelChoice {
 std::unique_ptr<model::Linear> make_int_linear(const IntWeight& w, const torch::Tensor& bias,
                                                const model::LinearSpec& spec, ActQuant act = ActQuant::kNone,
                                                KernelChoice choice = KernelChoice::kAuto);
+// The lowbit_gemv_cpu kind itself, whatever kAuto would pick (bench-kernels, tests). Weight-only;
+// spec.device must be the CPU and spec.dtype float32, bfloat16 or float16 (kBadInput otherwise).
+std::unique_ptr<model::Linear> make_lowbit_gemv_linear(const IntWeight& w, const torch::Tensor& bias,
+                                                       const model::LinearSpec& spec);
 
 struct Fp8Weight {
     torch::Tensor weight;       // float8_e4m3fn [N, K]
