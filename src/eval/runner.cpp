@@ -236,7 +236,7 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
         const auto& pc = *c.perplexity;
         const PerplexityInput input = load_perplexity_input(pc.data, env.encoder());
         const std::string data_sha = sha256_file_hex(pc.data);
-        for (const auto& protocol : pc.protocols) {
+        auto options_for = [&](const std::string& protocol) {
             PerplexityOptions o;
             o.protocol = protocol;
             o.max_length = pc.max_length;
@@ -244,6 +244,19 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
             o.batch_size = pc.batch_size;
             o.limit = pc.limit;
             env.apply_special_tokens(o);
+            return o;
+        };
+        // Every protocol's windows first (cheap), so a protocol the data cannot serve fails
+        // before any model time is spent on the others.
+        for (const auto& protocol : pc.protocols) {
+            try {
+                make_windows(input, options_for(protocol), nullptr);
+            } catch (const Error& e) {
+                throw Error(e.code(), fmt::format("{}: {}", pc.data.string(), e.what()));
+            }
+        }
+        for (const auto& protocol : pc.protocols) {
+            const PerplexityOptions o = options_for(protocol);
             KldSession kld = start_kld(c, v, o, data_sha, env.decoder->config().vocab_size, out_dir);
             auto r = evaluate_perplexity(*env.decoder, input, o, kld.observer());
             if (kld.writer) kld.writer->finish();
