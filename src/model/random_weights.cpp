@@ -6,7 +6,7 @@
 
 namespace qbench::model {
 
-RandomWeights::RandomWeights(const ModelConfig& c, std::uint64_t seed) : seed_(seed) {
+RandomWeights::RandomWeights(const ModelConfig& c, std::uint64_t seed) : seed_(seed), gemma_norms_(c.gemma_norms) {
     const auto H = c.hidden_size, I = c.intermediate_size;
     const auto q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
     shapes_["model.embed_tokens.weight"] = {c.vocab_size, H};
@@ -27,6 +27,10 @@ RandomWeights::RandomWeights(const ModelConfig& c, std::uint64_t seed) : seed_(s
         linear("mlp.down_proj", I, H, c.mlp_bias);
         shapes_[p + "input_layernorm.weight"] = {H};
         shapes_[p + "post_attention_layernorm.weight"] = {H};
+        if (c.gemma_norms) {  // Gemma 3's sandwich norms around the MLP
+            shapes_[p + "pre_feedforward_layernorm.weight"] = {H};
+            shapes_[p + "post_feedforward_layernorm.weight"] = {H};
+        }
         if (c.qk_norm) {
             shapes_[p + "self_attn.q_norm.weight"] = {c.head_dim};
             shapes_[p + "self_attn.k_norm.weight"] = {c.head_dim};
@@ -49,7 +53,8 @@ torch::Tensor RandomWeights::load(const std::string& name, torch::ScalarType dty
     const auto s = shape(name);
     if (!expected.empty() && expected != s) throw_bad_input("random weights: '{}' has an unexpected shape", name);
     auto opts = torch::TensorOptions().dtype(dtype).device(device);
-    if (name.ends_with("norm.weight")) return torch::ones(s, opts);
+    // Norms scale by 1: weight 1, or 0 where the model scales by (1 + weight) (Gemma).
+    if (name.ends_with("norm.weight")) return gemma_norms_ ? torch::zeros(s, opts) : torch::ones(s, opts);
     // One generator per tensor, seeded from the run seed and the name: independent of load order.
     auto gen = at::detail::createCPUGenerator(seed_ ^ std::hash<std::string>{}(name));
     if (device.is_cpu()) return torch::randn(s, gen, opts.dtype(torch::kFloat32)).mul_(0.02).to(dtype);

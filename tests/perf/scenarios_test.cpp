@@ -173,5 +173,19 @@ TEST(RandomWeights, BuildADecoderFromAConfigAlone) {
     EXPECT_THROW(weights.shape("model.nothing"), Error);
 }
 
+// Every supported architecture (one fixture each) loads from its config alone, with exactly the
+// parameters the config declares, and runs a finite forward.
+TEST(RandomWeights, EveryArchitectureLoadsFromItsConfigAlone) {
+    for (const char* fixture : {"llama_gqa_llama3", "llama_linear_bias", "mistral_swa", "qwen2_bias_swa",
+                                "qwen3_qknorm", "gemma3_swa"}) {
+        SCOPED_TRACE(fixture);
+        const auto config = model::load_model_config(model_fixture(fixture) / "f32");
+        auto m = model::Decoder::load(config, model::RandomWeights(config, 5), {torch::kCPU, torch::kFloat32, {}});
+        EXPECT_EQ(m->config().num_parameters() * 4, m->weight_bytes());
+        const auto logits = m->forward(torch::tensor({1, 5, 9, 4}, torch::kInt64).view({1, 4}));
+        EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+    }
+}
+
 }  // namespace
 }  // namespace qbench::perf

@@ -26,6 +26,7 @@ public:
 private:
     std::map<std::string, std::vector<std::int64_t>> shapes_;
     std::uint64_t seed_;
+    bool gemma_norms_ = false;  // norms scale by (1 + weight): random norm weights are 0
 };
 
 }  // namespace qbench::model
