@@ -75,8 +75,9 @@ perf::ThroughputOptions throughput_options(const config::RunConfig& c) {
     return o;
 }
 
-// Perplexity is lower-is-better, so the quality factor is ppl(variant) / ppl(baseline) on the
-// first protocol both have; 1 without a common perplexity.
+// The quality factor multiplies the cost, so > 1 means worse: ppl(variant) / ppl(baseline) on the
+// first protocol both have (lower is better); else, for the first task metric both have with a
+// positive score, score(baseline) / score(variant) (higher is better); 1 without either.
 std::pair<double, std::string> quality_factor(const report::VariantResult& v, const report::Report& rep) {
     if (v.baseline) return {1.0, "baseline"};
     for (const auto& base : rep.variants) {
@@ -88,8 +89,20 @@ std::pair<double, std::string> quality_factor(const report::VariantResult& v, co
                 }
             }
         }
+        for (const auto& t : v.tasks) {
+            for (const auto& bt : base.tasks) {
+                if (t.name != bt.name || t.metrics.empty()) continue;
+                const auto& m = t.metrics.front();
+                for (const auto& bm : bt.metrics) {
+                    if (bm.name == m.name && bm.value > 0 && m.value > 0) {
+                        return {bm.value / m.value,
+                                "baseline " + t.name + " " + m.name + " / variant's (higher is better)"};
+                    }
+                }
+            }
+        }
     }
-    return {1.0, "none (no perplexity shared with the baseline)"};
+    return {1.0, "none (no perplexity or task score shared with the baseline)"};
 }
 
 report::CostResult variant_cost(const config::CostConfig& cc, const config::VariantConfig& vc,
@@ -293,7 +306,14 @@ report::VariantResult run_variant(const config::RunConfig& c, const config::Vari
         if (c.cost) result.cost = variant_cost(*c.cost, v, result, rep);
         write_partial(rep, result, out_dir);
     }
-    if (c.tasks) run_tasks(c, v, env, result, rep, out_dir);
+    if (c.tasks) {
+        run_tasks(c, v, env, result, rep, out_dir);
+        // Without a shared perplexity the quality factor comes from the first task: recompute.
+        if (c.cost && result.throughput) {
+            result.cost = variant_cost(*c.cost, v, result, rep);
+            write_partial(rep, result, out_dir);
+        }
+    }
     return result;
 }
 

@@ -123,5 +123,34 @@ TEST(RunCli, ThroughputAndCostSectionsReachTheReport) {
     fs::remove_all(dir);
 }
 
+TEST(RunCli, WithoutPerplexityTheCostsQualityFactorComesFromTheFirstTask) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "qbench_run_cost_tasks";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string tiny = std::string(QBENCH_SOURCE_DIR) + "/models/qbench-tiny";
+    std::ofstream(dir / "run.yaml") << "name: cost-tasks\ndtype: float32\nvariants:\n"
+                                    << "  - {name: base, model: " << tiny << ", baseline: true}\n"
+                                    << "  - {name: int2, model: " << tiny
+                                    << ", quantize: 'rtn:bits=2,group_size=32,sym=false'}\n"
+                                    << "tasks: {names: [tinyworld_mc], limit: 40}\n"
+                                    << "throughput: {batch_sizes: [1], context: 8, decode_steps: 2, "
+                                       "prefill_lengths: [8], warmup: 0, repetitions: 1}\n"
+                                    << "cost: {on_demand_usd_per_hour: 1.0}\n";
+    const RunResult r = run_qbench({"-q", "run", (dir / "run.yaml").string(), "--out", (dir / "out").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(dir / "out" / "report.json");
+    const auto j = nlohmann::json::parse(in);
+    const double base = j["variants"][0]["tasks"][0]["metrics"][0]["value"].get<double>();
+    const double int2 = j["variants"][1]["tasks"][0]["metrics"][0]["value"].get<double>();
+    ASSERT_GT(int2, 0.0);
+    const auto& cost = j["variants"][1]["cost"];
+    EXPECT_NEAR(cost["quality_factor"].get<double>(), base / int2, 1e-12);
+    EXPECT_NE(cost["quality_basis"].get<std::string>().find("tinyworld_mc"), std::string::npos) << cost.dump();
+    const auto& tier = cost["tiers"][0];
+    EXPECT_NEAR(tier["quality_adjusted_usd_per_million_tokens"].get<double>(),
+                tier["total_usd_per_million_tokens"].get<double>() * base / int2, 1e-9);
+    fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace qbench::testing_cli
