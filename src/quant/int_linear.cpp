@@ -30,6 +30,18 @@ torch::Tensor as_2d(const torch::Tensor& x, std::int64_t K, std::int64_t N, F&& 
     return y.reshape(shape);
 }
 
+// An IntWeight over bit-packed codes (unpacked here), for dequantization.
+IntWeight unpacked_weight(const torch::Tensor& packed, int bits, std::int64_t group_size, std::int64_t K,
+                          const torch::Tensor& scales, const torch::Tensor& zeros) {
+    IntWeight w;
+    w.bits = bits;
+    w.group_size = group_size;
+    w.codes = unpack_bits(packed, bits, K);
+    w.scales = scales;
+    w.zeros = zeros;
+    return w;
+}
+
 // The reference path: codes stay bit-packed; every forward unpacks and dequantizes.
 class DequantLinear final : public model::Linear {
 public:
@@ -53,12 +65,7 @@ public:
     }
     std::string kernel() const override { return "dequant_matmul"; }
     torch::Tensor dequantized_weight() const override {
-        IntWeight w;
-        w.bits = bits_;
-        w.group_size = group_size_;
-        w.codes = unpack_bits(packed_, bits_, K_);
-        w.scales = scales_;
-        w.zeros = zeros_;
+        IntWeight w = unpacked_weight(packed_, bits_, group_size_, K_, scales_, zeros_);
         if (g_idx_.defined()) w.g_idx = g_idx_.to(torch::kInt64);
         return dequantize(w);
     }
@@ -169,12 +176,7 @@ public:
 private:
     // The float32 weight with columns in packed (sorted) order.
     torch::Tensor permuted_weight() const {
-        IntWeight w;
-        w.bits = bits_;
-        w.group_size = group_size_;
-        w.codes = unpack_bits(packed_, bits_, K_);
-        w.scales = scales_;
-        w.zeros = zeros_;
+        IntWeight w = unpacked_weight(packed_, bits_, group_size_, K_, scales_, zeros_);
         if (perm_.defined()) {
             auto g = torch::empty({K_}, torch::kInt64);
             for (const auto& s : segments_) g.slice(0, s.k0, s.k1).fill_(s.g);
