@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <string>
 
 #include "qbench/model/runtime.hpp"
 #include "qbench/quant/kernels.hpp"
@@ -11,11 +13,24 @@
 namespace qbench::quant {
 namespace {
 
+// Writing 256 MiB evicts the layer's weights from every cache level before each timed call (more
+// than the L3 a CPU core sees, or a GPU's L2), so a kernel is timed reading its weights from
+// memory, as in a model whose layers together exceed the caches. Without it, a 4096 x 4096 int4 or
+// int8 weight (8-16 MB) stays in L3 between calls while the float32 one (64 MB) does not.
+void evict_caches(const torch::Device& device) {
+    static std::map<std::string, torch::Tensor> buffers;
+    auto& b = buffers[device.str()];
+    if (!b.defined()) b = torch::empty({std::int64_t{256} << 20}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
+    b.fill_(static_cast<std::uint8_t>(b.numel() & 0xff));
+    model::synchronize(device);
+}
+
 double median_us(const std::function<void()>& f, const torch::Device& device, int warmup, int reps) {
     for (int i = 0; i < warmup; ++i) f();
     model::synchronize(device);
     std::vector<double> samples;
     for (int i = 0; i < reps; ++i) {
+        evict_caches(device);
         const auto t0 = std::chrono::steady_clock::now();
         f();
         model::synchronize(device);

@@ -28,6 +28,7 @@ TEST(RunCli, AProtocolTheDataCannotServeFailsBeforeAnyProtocolRuns) {
                                             "\n  protocols: [sliding, llama.cpp]\n  max_length: 100000\n  stride: 64\n");
     const auto r = run_qbench({"run", (dir / "run.yaml").string(), "--json"});
     EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.err.find("sliding perplexity"), std::string::npos) << "sliding ran before the check:\n" << r.err;
     EXPECT_NE(r.err.find(data + ": the llama.cpp protocol needs at least 2 x n_ctx = 200000 tokens"), std::string::npos)
         << r.err;
     const auto rep = nlohmann::json::parse(read_file(dir / "out" / "report.json"));
