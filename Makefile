@@ -21,7 +21,9 @@ test-all: setup
 build-cuda:
 	@scripts/build-cuda
 
-demo: setup
+# Only what the demo needs (torch and the qbench target); `make test` installs and builds the rest.
+demo:
+	@QBENCH_SETUP=demo scripts/setup
 	@scripts/demo
 
 clean:
