@@ -2,7 +2,7 @@
 BUILD ?= build
 CTEST_LABELS ?= unit|model|shared
 
-.PHONY: setup build build-cuda test test-all demo clean
+.PHONY: setup build build-cuda test test-all demo fuzz clean
 
 setup:
 	@scripts/setup
@@ -25,6 +25,11 @@ build-cuda:
 demo:
 	@QBENCH_SETUP=demo scripts/setup
 	@scripts/demo
+
+# libFuzzer targets and the sanitizer (ASan + UBSan + LSan) core unit tests in build-fuzz/ (clang, no
+# LibTorch); scripts/fuzz TARGET|all [SECONDS] runs them.
+fuzz:
+	@scripts/build-fuzz
 
 clean:
 	rm -rf $(BUILD)

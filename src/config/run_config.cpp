@@ -373,7 +373,8 @@ RunConfig parse_run_config(std::string_view yaml_text, const fs::path& source_pa
     const ParseEnv env{source_path, fs::absolute(source_path).parent_path().lexically_normal(),
                        &overrides};
     const std::vector<OptionInfo> options = run_config_options();
-    for (const auto& [flag, value] : overrides) {
+    for (const auto& override : overrides) {
+        const std::string& flag = override.first;
         const bool known = std::any_of(options.begin(), options.end(),
                                        [&](const OptionInfo& o) { return o.cli_flag == flag; });
         if (!known) throw_bad_input("{}: no config option has this flag", flag);

@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <limits>
@@ -158,6 +159,9 @@ const char* gguf_value_type_name(GgufValueType type) {
 }
 
 std::int64_t GgufTensorInfo::numel() const {
+    // The reader checked that a non-empty tensor's product fits; an empty one may have huge
+    // other dimensions.
+    if (std::find(ne.begin(), ne.end(), 0) != ne.end()) return 0;
     std::int64_t n = 1;
     for (auto d : ne) n *= d;
     return n;
@@ -258,7 +262,10 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
             throw_bad_input("{}: tensor '{}' of type {} has rows of {} elements, not a multiple of the block size {}",
                             p, t.name, traits->name, ne[0], traits->block_size);
         }
-        const auto n_blocks = static_cast<std::uint64_t>(ne[0] * ne[1] * ne[2] * ne[3] / traits->block_size);
+        // An empty tensor skips the overflow checks above, so its other dimensions may be huge:
+        // never multiply them.
+        const auto n_blocks =
+            empty ? std::uint64_t{0} : static_cast<std::uint64_t>(ne[0] * ne[1] * ne[2] * ne[3] / traits->block_size);
         if (n_blocks > std::numeric_limits<std::uint64_t>::max() / static_cast<std::uint64_t>(traits->type_size)) {
             throw_bad_input("{}: tensor '{}' is too large", p, t.name);
         }

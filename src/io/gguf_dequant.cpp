@@ -223,6 +223,7 @@ void dequantize(GgmlType type, std::span<const std::uint8_t> src, std::span<floa
         static_cast<std::int64_t>(src.size()) != n / traits->block_size * traits->type_size) {
         throw_bad_input("GGUF {} data of {} bytes does not hold {} elements", traits->name, src.size(), n);
     }
+    if (n == 0) return;
     switch (type) {
         case GgmlType::kF32: std::memcpy(dst.data(), src.data(), src.size()); return;
         case GgmlType::kF16:

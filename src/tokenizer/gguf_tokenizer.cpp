@@ -138,6 +138,8 @@ json merges_from_scores(const std::vector<std::string>& tokens, const std::vecto
         std::size_t byte_pos = 0;
         for (std::size_t k = 1; k < cps.size(); ++k) {
             byte_pos += utf8(cps[k - 1]).size();
+            // An invalid byte counts as one code point but re-encodes longer: no split past it.
+            if (byte_pos >= token.size()) break;
             auto l = token.substr(0, byte_pos), r = token.substr(byte_pos);
             if (vocab.count(l) && vocab.count(r)) local.push_back({l, r, score_of[token], k, cps.size() - k});
         }

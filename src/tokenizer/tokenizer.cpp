@@ -36,7 +36,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& file_or_model_dir) {
     nlohmann::json spec;
     try {
         spec = nlohmann::json::parse(content);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         throw_bad_input("{}: invalid JSON: {}", file.string(), e.what());
     }
     try {

@@ -35,7 +35,7 @@ TokenizerConfig read_tokenizer_config(const std::filesystem::path& path) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
         throw_bad_input("{}: invalid JSON: {}", path.string(), e.what());
     }
     if (!j.is_object()) throw_bad_input("{}: expected a JSON object", path.string());
