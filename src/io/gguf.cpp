@@ -285,7 +285,8 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
             throw_bad_input("{}: tensor '{}' has offset {}, expected {} (tensors must be contiguous and aligned)",
                             p, t.name, t.offset, expected);
         }
-        if (t.nbytes > file_.size() - data_start_ - t.offset) {
+        const std::uint64_t room = file_.size() - data_start_;  // data_start_ <= size, checked above
+        if (t.offset > room || t.nbytes > room - t.offset) {
             throw_bad_input("{}: tensor '{}' ({} bytes at offset {}) runs past the end of the file", p, t.name,
                             t.nbytes, t.offset);
         }

@@ -193,6 +193,22 @@ TEST_F(GgufTest, RejectsBadTensorInfos) {
     Builder gap;
     gap.header(3, 2, 0).tensor("a", {4}, 0, 0).tensor("b", {4}, 0, 64).pad_to(32).zeros(128);
     EXPECT_THAT(error_of(gap.bytes()), HasSubstr("tensor 'b' has offset 64, expected 32"));
+    // A tensor starting past the end of a short data section (found by the gguf fuzz target: the
+    // unsigned room computation wrapped around and let a 550 MB span through).
+    Builder past;
+    past.header(3, 2, 0).tensor("a", {4}, 0, 0).tensor("b", {4}, 0, 32).pad_to(32).zeros(16);
+    EXPECT_THAT(error_of(past.bytes()), HasSubstr("tensor 'b' (16 bytes at offset 32) runs past the end"));
+}
+
+TEST_F(GgufTest, AnEmptyTensorMayHaveHugeOtherDimensions) {
+    // ggml skips the overflow checks for a tensor with a zero dimension; its element count is 0
+    // and nothing multiplies the other dimensions (found by the gguf fuzz target: int64 overflow).
+    Builder b;
+    b.header(3, 1, 0).tensor("e", {0, 1ll << 62, 1ll << 62}, 0, 0).pad_to(32);
+    const GgufFile f(write(b.bytes()));
+    ASSERT_EQ(f.tensors().size(), 1u);
+    EXPECT_EQ(f.tensors()[0].numel(), 0);
+    EXPECT_EQ(f.data(f.tensors()[0]).size(), 0u);
 }
 
 TEST_F(GgufTest, TypedGettersNameTheKey) {
