@@ -379,13 +379,7 @@ RunConfig parse_run_config(std::string_view yaml_text, const fs::path& source_pa
                                        [&](const OptionInfo& o) { return o.cli_flag == flag; });
         if (!known) throw_bad_input("{}: no config option has this flag", flag);
     }
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::Exception& e) {
-        throw_bad_input("{}:{}: invalid YAML: {}", source_path.string(),
-                        e.mark.is_null() ? 1 : e.mark.line + 1, e.msg);
-    }
+    const YAML::Node root = load_yaml(yaml_text, source_path);
     if (root.IsNull()) {
         throw_bad_input("{}:1: the file is empty; expected a map with at least 'variants'",
                         source_path.string());

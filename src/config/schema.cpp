@@ -49,6 +49,19 @@ void Value::fail(std::string_view problem) const {
     throw Error(ErrorCode::kBadInput, fmt::format("{}: {}: {}", where, key_, problem));
 }
 
+YAML::Node load_yaml(std::string_view text, const fs::path& source) {
+    if (const auto bad = first_invalid_utf8(text)) {
+        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad), '\n');
+        throw_bad_input("{}:{}: not UTF-8 text (byte 0x{:02x} at offset {}); YAML files are UTF-8", source.string(),
+                        line, static_cast<unsigned char>(text[*bad]), *bad);
+    }
+    try {
+        return YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+        throw_bad_input("{}:{}: invalid YAML: {}", source.string(), e.mark.is_null() ? 1 : e.mark.line + 1, e.msg);
+    }
+}
+
 std::string describe_node(const YAML::Node& node) {
     switch (node.Type()) {
         case YAML::NodeType::Sequence: return "a list";

@@ -166,12 +166,7 @@ fs::path find_task(const std::string& name_or_path, const std::vector<fs::path>&
 
 TaskDefinition parse_task_definition(const fs::path& yaml_path) {
     const std::string text = read_file(yaml_path);
-    YAML::Node root;
-    try {
-        root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-        throw_bad_input("{}:{}: invalid YAML: {}", yaml_path.string(), e.mark.is_null() ? 1 : e.mark.line + 1, e.msg);
-    }
+    const YAML::Node root = config::load_yaml(text, yaml_path);
     const config::ParseEnv env{yaml_path, fs::absolute(yaml_path).parent_path().lexically_normal(), nullptr};
     TaskDefinition d = TaskDefinition::schema().parse(config::Value(root, "", env));
     d.source = yaml_path;

@@ -265,6 +265,10 @@ TEST_F(RunConfigTest, MalformedYamlNamesTheLine) {
     EXPECT_NE(msg.find("invalid YAML"), std::string::npos) << msg;
     EXPECT_NE(error_of("a: b\n  c: d\n").find(config_.string() + ":2: invalid YAML"),
               std::string::npos);
+    // Not UTF-8 (found by the run_config fuzz target: the bytes reached the report's JSON echo,
+    // where nlohmann::json threw type_error 316).
+    EXPECT_EQ(error_of("name: ok\nvariants: [{name: \"a\xe9\", model: ../models/tiny}]\n"),
+              config_.string() + ":2: not UTF-8 text (byte 0xe9 at offset 29); YAML files are UTF-8");
 }
 
 TEST_F(RunConfigTest, DuplicateVariantNamesRejected) {

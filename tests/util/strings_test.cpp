@@ -12,6 +12,17 @@ TEST(Strings, SuggestsCloseMisspelling) {
     EXPECT_EQ(did_you_mean("zzz", keys), "");
 }
 
+TEST(Strings, FirstInvalidUtf8FindsTheFirstBadByte) {
+    EXPECT_FALSE(first_invalid_utf8("").has_value());
+    EXPECT_FALSE(first_invalid_utf8("plain \xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80").has_value());
+    EXPECT_EQ(first_invalid_utf8("ab\xff"), 2u);           // not a lead byte
+    EXPECT_EQ(first_invalid_utf8("a\xc3"), 1u);            // truncated
+    EXPECT_EQ(first_invalid_utf8("a\xc3("), 1u);           // no continuation
+    EXPECT_EQ(first_invalid_utf8("\xc0\xaf"), 0u);         // overlong '/'
+    EXPECT_EQ(first_invalid_utf8("x\xed\xa0\x80"), 1u);    // a surrogate
+    EXPECT_EQ(first_invalid_utf8("\xf4\x90\x80\x80"), 0u); // above U+10FFFF
+}
+
 TEST(Strings, SplitKeepsEmptyFields) {
     auto parts = split("a,,b,", ',');
     ASSERT_EQ(parts.size(), 4u);

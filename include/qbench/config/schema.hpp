@@ -72,6 +72,10 @@ private:
 // "a list", "a map", "nothing" or "'text'": what a node holds, for "expected X, got Y".
 std::string describe_node(const YAML::Node& node);
 
+// Parses a YAML document (a run configuration, a task): text that is not UTF-8 or not YAML is a
+// kBadInput error "FILE:LINE: ...".
+YAML::Node load_yaml(std::string_view text, const std::filesystem::path& source);
+
 // The problem text for a value outside `choices`, with a suggestion for a misspelling.
 std::string unknown_choice(std::string_view value, const std::vector<std::string>& choices);
 

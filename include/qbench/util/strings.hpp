@@ -9,6 +9,9 @@
 namespace qbench {
 
 std::vector<std::string> split(std::string_view s, char sep);
+// The offset of the first byte that is not part of well-formed UTF-8 (no overlong forms, no
+// surrogates, nothing above U+10FFFF, no truncated sequence), or nullopt for valid text.
+std::optional<std::size_t> first_invalid_utf8(std::string_view s);
 std::string_view trim(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
