@@ -49,17 +49,24 @@ void print(const eval::BenchResult& r, const BenchOptions& o) {
     fmt::print("device       {} {}(timing: {}, {} threads)\n", e.device, e.gpu_name.empty() ? "" : e.gpu_name + " ",
                e.timing, e.threads);
     fmt::print("copy peak    {}\n\n", gb_per_s(e.peak_copy_bytes_per_s));
-    fmt::print("{:<24} {:>12} {:>10} {:>10} {:>10} {:>12} {:>8}\n", "test", "tokens/s", "ms/token", "p50 ms", "p99 ms",
-               "bandwidth", "% peak");
+    fmt::print("{:<24} {:>12} {:>22} {:>10} {:>10} {:>10} {:>12} {:>8}\n", "test", "tokens/s", "95% CI (reps)",
+               "ms/token", "p50 ms", "p99 ms", "bandwidth", "% peak");
+    auto ci = [](double lo, double hi, std::int64_t reps) {
+        return std::isfinite(lo) && std::isfinite(hi) ? fmt::format("[{:.1f}, {:.1f}] ({})", lo, hi, reps)
+                                                      : fmt::format("- ({})", reps);
+    };
     for (const auto& d : t.decode) {
-        fmt::print("{:<24} {:>12.1f} {:>10.3f} {:>10.3f} {:>10.3f} {:>12} {:>7.1f}%{}\n",
-                   fmt::format("decode b{} @ {}", d.batch_size, d.context_tokens), d.tokens_per_s, d.ms_per_token,
+        fmt::print("{:<24} {:>12.1f} {:>22} {:>10.3f} {:>10.3f} {:>10.3f} {:>12} {:>7.1f}%{}\n",
+                   fmt::format("decode b{} @ {}", d.batch_size, d.context_tokens), d.tokens_per_s,
+                   ci(d.tokens_per_s_ci_lower, d.tokens_per_s_ci_upper, d.repetitions), d.ms_per_token,
                    d.step_latency.p50_ms, d.step_latency.p99_ms, gb_per_s(d.achieved_bytes_per_s),
                    100.0 * d.bandwidth_fraction, d.cuda_graph ? " (graph)" : "");
     }
     for (const auto& p : t.prefill) {
-        fmt::print("{:<24} {:>12.1f} {:>10} {:>10.3f} {:>10.3f} {:>12}\n", fmt::format("prefill {}", p.sequence_tokens),
-                   p.tokens_per_s, "", p.latency.p50_ms, p.latency.p99_ms,
+        fmt::print("{:<24} {:>12.1f} {:>22} {:>10} {:>10.3f} {:>10.3f} {:>12}\n",
+                   fmt::format("prefill {}", p.sequence_tokens), p.tokens_per_s,
+                   ci(p.tokens_per_s_ci_lower, p.tokens_per_s_ci_upper, p.repetitions), "", p.latency.p50_ms,
+                   p.latency.p99_ms,
                    p.achieved_flop_per_s >= 1e11 ? fmt::format("{:.2f} TFLOP/s", p.achieved_flop_per_s * 1e-12)
                                                  : fmt::format("{:.2f} GFLOP/s", p.achieved_flop_per_s * 1e-9));
     }
@@ -97,7 +104,14 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--steps", o->perf.decode_steps, "Timed decode steps per repetition")->capture_default_str();
     cmd->add_option("--prefill", o->perf.prefill_lengths, "Prefill lengths (tokens)")->delimiter(',')->capture_default_str();
     cmd->add_option("--warmup", o->perf.warmup, "Untimed iterations before timing")->capture_default_str();
-    cmd->add_option("--repetitions", o->perf.repetitions, "Timed repetitions")->capture_default_str();
+    cmd->add_option("--repetitions", o->perf.repetitions, "Timed repetitions (at least)")->capture_default_str();
+    cmd->add_option("--ci-target", o->perf.ci_target_percent,
+                    "Add repetitions while the 95% interval of tokens/s is wider than +/- this % (0: off)")
+        ->capture_default_str();
+    cmd->add_option("--max-repetitions", o->perf.max_repetitions, "Most repetitions --ci-target may reach (0: 4x)")
+        ->capture_default_str();
+    cmd->add_option("--time-budget", o->perf.time_budget_s, "Timed seconds per scenario before no more are added")
+        ->capture_default_str();
     cmd->add_option("--prompts", o->perf.prompts, "End-to-end: .jsonl prompt file (\"input_ids\" per line)");
     cmd->add_option("--arrival", o->perf.arrival, "End-to-end: sequential | poisson")->capture_default_str();
     cmd->add_option("--rate", o->perf.rate_per_s, "End-to-end poisson: requests per second")->capture_default_str();

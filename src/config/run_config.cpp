@@ -160,6 +160,24 @@ const Schema<ThroughputConfig>& ThroughputConfig::schema() {
         s.option("repetitions", &ThroughputConfig::repetitions, "timed repetitions of each scenario")
             .default_value(5)
             .at_least(1);
+        s.option("ci_target_percent", &ThroughputConfig::ci_target_percent,
+                 "add repetitions while the 95% interval of tokens/s is wider than +/- this % of the mean (0: off)")
+            .default_value(5.0)
+            .check([](const double& x) -> std::optional<std::string> {
+                if (x >= 0) return std::nullopt;
+                return fmt::format("must be at least 0, got {}", x);
+            });
+        s.option("max_repetitions", &ThroughputConfig::max_repetitions,
+                 "the most repetitions ci_target_percent may add up to (0: 4 x repetitions)")
+            .default_value(0)
+            .at_least(0);
+        s.option("time_budget_s", &ThroughputConfig::time_budget_s,
+                 "timed seconds per scenario after which no repetition is added")
+            .default_value(10.0)
+            .check([](const double& x) -> std::optional<std::string> {
+                if (x > 0) return std::nullopt;
+                return fmt::format("must be above 0, got {}", x);
+            });
         s.option("cuda_graph", &ThroughputConfig::cuda_graph, "replay the decode step as a CUDA graph on a GPU")
             .default_value(true);
         s.option("prompts", &ThroughputConfig::prompts,

@@ -65,6 +65,9 @@ perf::ThroughputOptions throughput_options(const config::RunConfig& c) {
     o.prefill_lengths = t.prefill_lengths;
     o.warmup = t.warmup;
     o.repetitions = t.repetitions;
+    o.ci_target_percent = t.ci_target_percent;
+    o.max_repetitions = t.max_repetitions;
+    o.time_budget_s = t.time_budget_s;
     o.cuda_graph = t.cuda_graph;
     o.prompts = t.prompts;
     o.arrival = t.arrival;

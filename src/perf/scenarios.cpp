@@ -14,6 +14,7 @@
 #include "qbench/perf/bandwidth.hpp"
 #include "qbench/perf/environment.hpp"
 #include "qbench/perf/memory.hpp"
+#include "qbench/perf/noise.hpp"
 #include "qbench/perf/timer.hpp"
 #include "qbench/stats/latency.hpp"
 #include "qbench/util/error.hpp"
@@ -23,6 +24,8 @@ namespace qbench::perf {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kBusyMachine = 0.10;  // other processes' share of all CPU time that earns a warning
+constexpr double kStolen = 0.02;       // hypervisor steal that does
 
 double sum(const std::vector<double>& xs) { return std::accumulate(xs.begin(), xs.end(), 0.0); }
 
@@ -39,6 +42,16 @@ void warn_undersampled(const std::string& what, const report::LatencyStats& s, s
     std::string names;
     for (const auto& u : s.undersampled) names += (names.empty() ? "" : ", ") + u;
     warnings.push_back(fmt::format("{}: {} from only {} samples (unreliable tail)", what, names, s.n));
+}
+
+// Whether to time another repetition: always below `repetitions`; then while the 95% interval
+// of the per-repetition rates is wider than the target, up to the cap and the time budget.
+bool another_repetition(const std::vector<double>& rates, double timed_s, const ThroughputOptions& o) {
+    const auto n = static_cast<std::int64_t>(rates.size());
+    if (n < o.repetitions) return true;
+    const auto cap = o.max_repetitions > 0 ? o.max_repetitions : 4 * o.repetitions;
+    if (o.ci_target_percent <= 0 || n >= cap || timed_s >= o.time_budget_s) return false;
+    return ci_half_width_percent(rate_spread(rates)) > o.ci_target_percent;
 }
 
 }  // namespace
@@ -83,9 +96,8 @@ report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batc
     r.context_tokens = o.context;
     r.steps = o.decode_steps;
     r.warmup = o.warmup;
-    r.repetitions = o.repetitions;
     LapTimer timer(device);
-    for (std::int64_t rep = 0; rep < o.repetitions; ++rep) {
+    while (another_repetition(r.repetition_tokens_per_s, sum(r.samples_ns) * 1e-9, o)) {
         set_context();
         timer.mark();
         for (std::int64_t s = 0; s < o.decode_steps; ++s) {
@@ -96,6 +108,12 @@ report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batc
         r.samples_ns.insert(r.samples_ns.end(), laps.begin(), laps.end());
         r.repetition_tokens_per_s.push_back(static_cast<double>(batch * o.decode_steps) / (sum(laps) * 1e-9));
     }
+    r.repetitions = static_cast<std::int64_t>(r.repetition_tokens_per_s.size());
+    const auto spread = rate_spread(r.repetition_tokens_per_s);
+    r.tokens_per_s_ci_lower = spread.ci_lower;
+    r.tokens_per_s_ci_upper = spread.ci_upper;
+    r.repetition_cv = spread.cv;
+    r.slow_step_fraction = slow_fraction(r.samples_ns);
     const double total_s = sum(r.samples_ns) * 1e-9;
     const double steps = static_cast<double>(r.samples_ns.size());
     r.tokens_per_s = static_cast<double>(batch) * steps / total_s;
@@ -124,17 +142,22 @@ report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t le
     r.warmup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_start).count();
     r.sequence_tokens = length;
     r.warmup = o.warmup;
-    r.repetitions = o.repetitions;
     LapTimer timer(decoder.device());
-    for (std::int64_t rep = 0; rep < o.repetitions; ++rep) {
+    while (another_repetition(r.repetition_tokens_per_s, sum(r.samples_ns) * 1e-9, o)) {
         cache.reset();
         timer.mark();
         model::prefill(decoder, ids, cache);
         timer.mark();
         const auto laps = timer.laps_ns();
         r.samples_ns.push_back(laps.at(0));
+        r.repetition_tokens_per_s.push_back(static_cast<double>(length) / (laps.at(0) * 1e-9));
     }
-    r.tokens_per_s = static_cast<double>(length * o.repetitions) / (sum(r.samples_ns) * 1e-9);
+    r.repetitions = static_cast<std::int64_t>(r.samples_ns.size());
+    const auto spread = rate_spread(r.repetition_tokens_per_s);
+    r.tokens_per_s_ci_lower = spread.ci_lower;
+    r.tokens_per_s_ci_upper = spread.ci_upper;
+    r.repetition_cv = spread.cv;
+    r.tokens_per_s = static_cast<double>(length * r.repetitions) / (sum(r.samples_ns) * 1e-9);
     r.latency = latency_stats_ms(r.samples_ns);
     r.flop_per_token = prefill_flop_per_token(decoder, length);
     r.achieved_flop_per_s = r.flop_per_token * r.tokens_per_s;
@@ -219,6 +242,14 @@ void validate(const ThroughputOptions& o) {
     if (o.decode_steps < 1) throw_bad_input("throughput: decode steps must be at least 1, got {}", o.decode_steps);
     if (o.warmup < 0) throw_bad_input("throughput: warmup must be at least 0, got {}", o.warmup);
     if (o.repetitions < 1) throw_bad_input("throughput: repetitions must be at least 1, got {}", o.repetitions);
+    if (!(o.ci_target_percent >= 0) || !std::isfinite(o.ci_target_percent)) {
+        throw_bad_input("throughput: the interval target must be a finite percentage of at least 0, got {}",
+                        o.ci_target_percent);
+    }
+    if (o.max_repetitions < 0) throw_bad_input("throughput: max repetitions must be at least 0, got {}", o.max_repetitions);
+    if (!(o.time_budget_s > 0) || !std::isfinite(o.time_budget_s)) {
+        throw_bad_input("throughput: the time budget must be a finite number of seconds above 0, got {}", o.time_budget_s);
+    }
     if (o.arrival != "sequential" && o.arrival != "poisson") {
         throw_bad_input("throughput: arrival '{}' is not one of sequential, poisson", o.arrival);
     }
@@ -256,6 +287,9 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
                 "length this model is meant to serve",
                 std::max(longest_decode, longest_prefill), c.max_position_embeddings));
         }
+        t.environment.load_average_start = load_average();
+        t.environment.cpu_mhz_start = cpu_mhz();
+        const auto cpu_start = read_cpu_times();
         const double kv_per_token =
             2.0 * static_cast<double>(c.num_layers * c.num_kv_heads * c.head_dim * c10::elementSize(decoder.dtype()));
         double kv_bytes = 0.0;
@@ -265,6 +299,12 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
             kv_bytes = std::max(kv_bytes, kv_per_token * static_cast<double>(
                                                              batch * (o.context + std::max(o.warmup, o.decode_steps) + 1)));
             warn_undersampled(fmt::format("decode batch {}", batch), d.step_latency, t.warnings);
+            for (auto& w : spread_warnings(fmt::format("decode batch {}", batch),
+                                           {(d.tokens_per_s_ci_lower + d.tokens_per_s_ci_upper) / 2, d.tokens_per_s_ci_lower,
+                                            d.tokens_per_s_ci_upper, d.repetition_cv},
+                                           d.slow_step_fraction, o.ci_target_percent)) {
+                t.warnings.push_back(std::move(w));
+            }
             if (!d.note.empty()) t.warnings.push_back(fmt::format("decode batch {}: {}", batch, d.note));
             t.decode.push_back(std::move(d));
         }
@@ -273,6 +313,12 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
             auto p = run_prefill(decoder, length, o);
             kv_bytes = std::max(kv_bytes, kv_per_token * static_cast<double>(length));
             warn_undersampled(fmt::format("prefill {}", length), p.latency, t.warnings);
+            for (auto& w : spread_warnings(fmt::format("prefill {}", length),
+                                           {(p.tokens_per_s_ci_lower + p.tokens_per_s_ci_upper) / 2, p.tokens_per_s_ci_lower,
+                                            p.tokens_per_s_ci_upper, p.repetition_cv},
+                                           slow_fraction(p.samples_ns), o.ci_target_percent)) {
+                t.warnings.push_back(std::move(w));
+            }
             t.prefill.push_back(std::move(p));
         }
         if (!prompts.empty()) {
@@ -281,6 +327,19 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
             e.prompts_path = o.prompts.string();
             warn_undersampled("end-to-end TTFT", e.ttft, t.warnings);
             t.end_to_end = std::move(e);
+        }
+        const auto activity = cpu_activity(cpu_start, read_cpu_times());
+        t.environment.other_cpu_fraction = activity.other_fraction;
+        t.environment.cpu_steal_fraction = activity.steal_fraction;
+        t.environment.cpu_mhz_end = cpu_mhz();
+        if (activity.other_fraction > kBusyMachine) {
+            t.warnings.push_back(fmt::format(
+                "other processes used {:.0f}% of the machine's CPU time during the timed scenarios: the figures "
+                "measure a shared machine", 100.0 * activity.other_fraction));
+        }
+        if (activity.steal_fraction > kStolen) {
+            t.warnings.push_back(fmt::format("the hypervisor took {:.1f}% of the CPU time (steal) during the timed "
+                                             "scenarios", 100.0 * activity.steal_fraction));
         }
         const auto peaks = memory_peaks(device);
         t.memory.weight_bytes = decoder.weight_bytes();

@@ -272,6 +272,16 @@ void from_json(const json& j, LatencyStats& s) {
     j.at("undersampled").get_to(s.undersampled);
 }
 
+// The spread fields of a decode or prefill result (absent in reports before they existed: NaN).
+void read_spread(const json& j, double& lower, double& upper, double& cv) {
+    lower = upper = cv = std::numeric_limits<double>::quiet_NaN();
+    if (j.contains("tokens_per_s_ci")) {
+        const auto ci = numbers_at(j, "tokens_per_s_ci");
+        if (ci.size() == 2) lower = ci[0], upper = ci[1];
+    }
+    if (j.contains("repetition_cv")) cv = number_at(j, "repetition_cv");
+}
+
 void to_json(json& j, const DecodeResult& r) {
     j = json{{"batch_size", r.batch_size},
              {"context_tokens", r.context_tokens},
@@ -281,6 +291,9 @@ void to_json(json& j, const DecodeResult& r) {
              {"samples_ns", numbers(r.samples_ns)},
              {"repetition_tokens_per_s", numbers(r.repetition_tokens_per_s)},
              {"tokens_per_s", number(r.tokens_per_s)},
+             {"tokens_per_s_ci", numbers({r.tokens_per_s_ci_lower, r.tokens_per_s_ci_upper})},
+             {"repetition_cv", number(r.repetition_cv)},
+             {"slow_step_fraction", number(r.slow_step_fraction)},
              {"ms_per_token", number(r.ms_per_token)},
              {"step_latency", r.step_latency},
              {"bytes_per_step", number(r.bytes_per_step)},
@@ -308,6 +321,8 @@ void from_json(const json& j, DecodeResult& r) {
     j.at("cuda_graph").get_to(r.cuda_graph);
     j.at("note").get_to(r.note);
     if (j.contains("warmup_seconds")) r.warmup_seconds = number_at(j, "warmup_seconds");  // absent in older reports
+    read_spread(j, r.tokens_per_s_ci_lower, r.tokens_per_s_ci_upper, r.repetition_cv);
+    if (j.contains("slow_step_fraction")) r.slow_step_fraction = number_at(j, "slow_step_fraction");
 }
 
 void to_json(json& j, const PrefillResult& r) {
@@ -316,6 +331,9 @@ void to_json(json& j, const PrefillResult& r) {
              {"repetitions", r.repetitions},
              {"samples_ns", numbers(r.samples_ns)},
              {"tokens_per_s", number(r.tokens_per_s)},
+             {"repetition_tokens_per_s", numbers(r.repetition_tokens_per_s)},
+             {"tokens_per_s_ci", numbers({r.tokens_per_s_ci_lower, r.tokens_per_s_ci_upper})},
+             {"repetition_cv", number(r.repetition_cv)},
              {"latency", r.latency},
              {"flop_per_token", number(r.flop_per_token)},
              {"achieved_flop_per_s", number(r.achieved_flop_per_s)},
@@ -332,6 +350,8 @@ void from_json(const json& j, PrefillResult& r) {
     r.flop_per_token = number_at(j, "flop_per_token");
     r.achieved_flop_per_s = number_at(j, "achieved_flop_per_s");
     if (j.contains("warmup_seconds")) r.warmup_seconds = number_at(j, "warmup_seconds");  // absent in older reports
+    if (j.contains("repetition_tokens_per_s")) r.repetition_tokens_per_s = numbers_at(j, "repetition_tokens_per_s");
+    read_spread(j, r.tokens_per_s_ci_lower, r.tokens_per_s_ci_upper, r.repetition_cv);
 }
 
 void to_json(json& j, const RequestRecord& r) {
@@ -415,7 +435,12 @@ void to_json(json& j, const EnvironmentResult& e) {
              {"memory_clock_mhz_start", e.memory_clock_mhz_start},
              {"temperature_c_start", e.temperature_c_start},
              {"temperature_c_end", e.temperature_c_end},
-             {"peak_copy_bytes_per_s", number(e.peak_copy_bytes_per_s)}};
+             {"peak_copy_bytes_per_s", number(e.peak_copy_bytes_per_s)},
+             {"other_cpu_fraction", number(e.other_cpu_fraction)},
+             {"cpu_steal_fraction", number(e.cpu_steal_fraction)},
+             {"load_average_start", number(e.load_average_start)},
+             {"cpu_mhz_start", number(e.cpu_mhz_start)},
+             {"cpu_mhz_end", number(e.cpu_mhz_end)}};
 }
 
 void from_json(const json& j, EnvironmentResult& e) {
@@ -434,6 +459,13 @@ void from_json(const json& j, EnvironmentResult& e) {
     j.at("temperature_c_start").get_to(e.temperature_c_start);
     j.at("temperature_c_end").get_to(e.temperature_c_end);
     e.peak_copy_bytes_per_s = number_at(j, "peak_copy_bytes_per_s");
+    // Absent in older reports: NaN (not measured).
+    for (auto [key, field] : {std::pair{"other_cpu_fraction", &e.other_cpu_fraction},
+                              {"cpu_steal_fraction", &e.cpu_steal_fraction},
+                              {"load_average_start", &e.load_average_start},
+                              {"cpu_mhz_start", &e.cpu_mhz_start}, {"cpu_mhz_end", &e.cpu_mhz_end}}) {
+        *field = j.contains(key) ? number_at(j, key) : std::numeric_limits<double>::quiet_NaN();
+    }
 }
 
 void to_json(json& j, const ThroughputResult& t) {

@@ -264,6 +264,19 @@ void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& varia
     }
 }
 
+namespace {
+
+// "[812.3, 840.1]", or "-" when there is no interval (one repetition, an older report).
+std::string rate_ci(double lower, double upper) {
+    return std::isfinite(lower) && std::isfinite(upper) ? fmt::format("[{:.1f}, {:.1f}]", lower, upper) : "-";
+}
+
+std::string percent(double fraction) {
+    return std::isfinite(fraction) ? fmt::format("{:.1f}%", 100.0 * fraction) : "-";
+}
+
+}  // namespace
+
 void MarkdownReporter::report_throughput(const std::vector<VariantResult>& variants) {
     const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.throughput.has_value(); });
     if (!any) return;
@@ -282,28 +295,41 @@ void MarkdownReporter::report_throughput(const std::vector<VariantResult>& varia
         for (const auto& d : v.throughput->decode) warm += d.warmup_seconds;
         for (const auto& p : v.throughput->prefill) warm += p.warmup_seconds;
         out() << fmt::format("; load {:.2f} s, untimed warm-up {:.2f} s", v.model.load_seconds, warm);
+        if (std::isfinite(e.other_cpu_fraction)) {
+            out() << fmt::format("; other processes {:.0f}% of the CPU time, steal {:.1f}%, load average {:.2f} "
+                                 "before", 100.0 * e.other_cpu_fraction, 100.0 * e.cpu_steal_fraction,
+                                 e.load_average_start);
+        }
         out() << "\n";
     }
-    out() << "\n### Decode\n\nOne sample per decode step; % peak = achieved bytes/s (weights + KV cache per step) "
-             "over the measured copy bandwidth.\n\n";
-    out() << "| variant | batch | context | tokens/s | ms/token | P50 ms | P99 ms | n | GB/s | % peak | graph |\n";
-    out() << "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
+    out() << "\n### Decode\n\nOne sample per decode step; 95% CI = t interval of the mean tokens/s over the "
+             "repetitions (reps); CV = their coefficient of variation; slow = steps over twice the median step; "
+             "% peak = achieved bytes/s (weights + KV cache per step) over the measured copy bandwidth.\n\n";
+    out() << "| variant | batch | context | tokens/s | 95% CI | reps | CV | slow | ms/token | P50 ms | P99 ms | n | "
+             "GB/s | % peak | graph |\n";
+    out() << "|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n";
     for (const auto& v : variants) {
         if (!v.throughput) continue;
         for (const auto& d : v.throughput->decode) {
-            out() << fmt::format("| {} | {} | {} | {:.1f} | {:.3f} | {:.3f} | {:.3f}{} | {} | {:.1f} | {:.1f} | {} |\n",
-                                 cell(v.name), d.batch_size, d.context_tokens, d.tokens_per_s, d.ms_per_token,
+            out() << fmt::format("| {} | {} | {} | {:.1f} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f}{} | {} | {:.1f} | "
+                                 "{:.1f} | {} |\n",
+                                 cell(v.name), d.batch_size, d.context_tokens, d.tokens_per_s,
+                                 rate_ci(d.tokens_per_s_ci_lower, d.tokens_per_s_ci_upper), d.repetitions,
+                                 percent(d.repetition_cv), percent(d.slow_step_fraction), d.ms_per_token,
                                  d.step_latency.p50_ms, d.step_latency.p99_ms,
                                  d.step_latency.undersampled.empty() ? "" : " (few samples)", d.step_latency.n,
                                  d.achieved_bytes_per_s * 1e-9, 100.0 * d.bandwidth_fraction, d.cuda_graph ? "yes" : "no");
         }
     }
-    out() << "\n### Prefill\n\n| variant | tokens | tokens/s | P50 ms | n | TFLOP/s |\n|---|--:|--:|--:|--:|--:|\n";
+    out() << "\n### Prefill\n\n| variant | tokens | tokens/s | 95% CI | CV | P50 ms | n | TFLOP/s |\n"
+             "|---|--:|--:|---|--:|--:|--:|--:|\n";
     for (const auto& v : variants) {
         if (!v.throughput) continue;
         for (const auto& p : v.throughput->prefill) {
-            out() << fmt::format("| {} | {} | {:.1f} | {:.3f} | {} | {:.3f} |\n", cell(v.name), p.sequence_tokens,
-                                 p.tokens_per_s, p.latency.p50_ms, p.latency.n, p.achieved_flop_per_s * 1e-12);
+            out() << fmt::format("| {} | {} | {:.1f} | {} | {} | {:.3f} | {} | {:.3f} |\n", cell(v.name),
+                                 p.sequence_tokens, p.tokens_per_s,
+                                 rate_ci(p.tokens_per_s_ci_lower, p.tokens_per_s_ci_upper), percent(p.repetition_cv),
+                                 p.latency.p50_ms, p.latency.n, p.achieved_flop_per_s * 1e-12);
         }
     }
     const bool e2e = std::any_of(variants.begin(), variants.end(),

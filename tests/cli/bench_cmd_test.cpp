@@ -18,8 +18,8 @@ const std::string kModel = std::string(QBENCH_SOURCE_DIR) + "/tests/fixtures/mod
 
 TEST(BenchCli, JsonHasDecodePrefillMemoryAndEnvironment) {
     const RunResult r = run_qbench({"bench", kModel, "--batch-sizes", "1,2", "--context", "8", "--steps", "3",
-                                    "--prefill", "16", "--warmup", "1", "--repetitions", "2", "--dtype", "float32",
-                                    "--json"});
+                                    "--prefill", "16", "--warmup", "1", "--repetitions", "2", "--ci-target", "0",
+                                    "--dtype", "float32", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     const auto& t = j.at("throughput");

@@ -44,6 +44,7 @@ TEST(CudaThroughput, DecodeIsTimedWithEventsAndMemoryPeaksAreRead) {
     o.prefill_lengths = {64};
     o.warmup = 2;
     o.repetitions = 3;
+    o.ci_target_percent = 0.0;
     const auto t = run_throughput(*model, o, {});
     EXPECT_EQ(t.environment.timing, "cuda_events");
     EXPECT_GT(t.environment.peak_copy_bytes_per_s, 1e10);

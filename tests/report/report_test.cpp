@@ -55,6 +55,10 @@ ThroughputResult throughput_result() {
     d.bandwidth_fraction = 0.81;
     d.cuda_graph = true;
     d.warmup_seconds = 0.25;
+    d.tokens_per_s_ci_lower = 3600.0;
+    d.tokens_per_s_ci_upper = 4200.0;
+    d.repetition_cv = 0.0086;
+    d.slow_step_fraction = 0.25;
     t.decode = {d};
     PrefillResult p;
     p.sequence_tokens = 512;
@@ -66,6 +70,10 @@ ThroughputResult throughput_result() {
     p.flop_per_token = 1.4e10;
     p.achieved_flop_per_s = 1.4e14;
     p.warmup_seconds = 0.5;
+    p.repetition_tokens_per_s = {10240.0, 10039.2, 10449.0};
+    p.tokens_per_s_ci_lower = 9731.0;
+    p.tokens_per_s_ci_upper = 10754.0;
+    p.repetition_cv = 0.02;
     t.prefill = {p};
     EndToEndResult e;
     e.prompts_path = "/data/prompts.jsonl";
@@ -86,6 +94,11 @@ ThroughputResult throughput_result() {
     t.environment.gpu_name = "NVIDIA H100";
     t.environment.sm_clock_mhz_start = 1980;
     t.environment.peak_copy_bytes_per_s = 2.1e12;
+    t.environment.other_cpu_fraction = 0.35;
+    t.environment.cpu_steal_fraction = 0.01;
+    t.environment.load_average_start = 3.5;
+    t.environment.cpu_mhz_start = 2450.0;
+    t.environment.cpu_mhz_end = 2380.5;
     t.warnings = {"debug build"};
     return t;
 }

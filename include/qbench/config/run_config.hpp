@@ -53,6 +53,9 @@ struct ThroughputConfig {
     std::vector<std::int64_t> prefill_lengths;
     std::int64_t warmup = 0;
     std::int64_t repetitions = 0;
+    double ci_target_percent = 0.0;
+    std::int64_t max_repetitions = 0;
+    double time_budget_s = 0.0;
     bool cuda_graph = true;
     fs::path prompts;             // empty: no end-to-end scenario
     std::string arrival;          // sequential | poisson

@@ -15,7 +15,13 @@ struct ThroughputOptions {
     std::int64_t decode_steps = 32;       // timed one-token steps per repetition
     std::vector<std::int64_t> prefill_lengths{512, 2048};  // prefill scenario (batch 1)
     std::int64_t warmup = 10;             // untimed iterations before timing (steps / prefills)
-    std::int64_t repetitions = 5;         // timed repetitions of each scenario
+    std::int64_t repetitions = 5;         // timed repetitions of each scenario (at least)
+    // More repetitions while the 95% interval of a scenario's tokens/s is wider than
+    // +/- ci_target_percent of its mean (0: exactly `repetitions`), up to max_repetitions
+    // (0: 4 x repetitions) and time_budget_s of timed time per scenario.
+    double ci_target_percent = 5.0;
+    std::int64_t max_repetitions = 0;
+    double time_budget_s = 10.0;
     bool cuda_graph = true;               // replay the decode step as a CUDA graph on a GPU
     // End-to-end: requests from a prompt file (.jsonl, "input_ids" or "text" per line); empty
     // path: no end-to-end scenario.

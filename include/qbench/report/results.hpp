@@ -163,6 +163,12 @@ struct DecodeResult {
     std::vector<double> samples_ns;    // one per step, all repetitions
     std::vector<double> repetition_tokens_per_s;  // batch * steps / repetition time
     double tokens_per_s = 0.0;         // batch * all steps / all step time
+    // 95% t interval of the mean of repetition_tokens_per_s, their coefficient of variation
+    // (NaN for one repetition), and the fraction of steps slower than twice the median step.
+    double tokens_per_s_ci_lower = 0.0;
+    double tokens_per_s_ci_upper = 0.0;
+    double repetition_cv = 0.0;
+    double slow_step_fraction = 0.0;
     double ms_per_token = 0.0;         // mean step time (each row's time per token)
     LatencyStats step_latency;
     double bytes_per_step = 0.0;       // weights + KV cache read and written per step
@@ -182,6 +188,10 @@ struct PrefillResult {
     std::int64_t repetitions = 0;
     std::vector<double> samples_ns;
     double tokens_per_s = 0.0;          // all timed tokens / all timed prefill time
+    std::vector<double> repetition_tokens_per_s;  // sequence_tokens / each sample
+    double tokens_per_s_ci_lower = 0.0;  // 95% t interval of their mean
+    double tokens_per_s_ci_upper = 0.0;
+    double repetition_cv = 0.0;
     LatencyStats latency;
     double flop_per_token = 0.0;        // 2 * matmul parameters + attention
     double achieved_flop_per_s = 0.0;
@@ -247,6 +257,14 @@ struct EnvironmentResult {
     std::int64_t temperature_c_start = -1;
     std::int64_t temperature_c_end = -1;
     double peak_copy_bytes_per_s = 0.0;  // measured once per run (a large device copy)
+    // The rest of the machine over the timed scenarios (NaN where /proc cannot be read): other
+    // processes' share of all CPU time, hypervisor steal, the 1-minute load average before, and
+    // the mean CPU clock before and after.
+    double other_cpu_fraction = 0.0;
+    double cpu_steal_fraction = 0.0;
+    double load_average_start = 0.0;
+    double cpu_mhz_start = 0.0;
+    double cpu_mhz_end = 0.0;
 
     bool operator==(const EnvironmentResult&) const = default;
 };
