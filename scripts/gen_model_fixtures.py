@@ -12,6 +12,8 @@ definitions, not from qbench):
   perplexity.json         per protocol: nll_sum, tokens_scored, ppl and per-window blocks, over
                           tests/fixtures/models/data.jsonl (pre-tokenized documents)
 
+and gemma3_f16_overflow/ (gen_overflow_fixture): a Gemma 3 whose float16 forward overflows.
+
 The NumPy reference is checked against transformers' float32 forward before anything is written
 (max |diff| < 1e-4), so the fixtures agree with both. Run from the repo root:
 
@@ -433,7 +435,101 @@ def main() -> int:
             ppl[proto] = dict(params, nll_sum=nll_sum, tokens_scored=tokens,
                               ppl=math.exp(nll_sum / tokens), blocks=blocks)
         (base / "perplexity.json").write_text(json.dumps(ppl, indent=1))
+    if not only or OVERFLOW in only:
+        if gen_overflow_fixture(docs) != 0:
+            return 1
     print(f"wrote {OUT}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# A Gemma 3 whose float16 forward overflows
+# --------------------------------------------------------------------------------------------
+OVERFLOW = "gemma3_f16_overflow"
+OVERFLOW_LAYER = 1     # the layer whose post-feedforward norm is huge
+OVERFLOW_NORM = 1.0e5  # its weights: (1 + w) x a unit-RMS MLP output passes 65504 in float16
+
+
+def hf_sliding_nll(model, docs, dtype, max_length, stride) -> dict:
+    """Sliding-window perplexity from transformers' own forward in `dtype` (logits upcast to
+    float64 before log_softmax), per window, as qbench's sliding protocol scores it."""
+    m = copy.deepcopy(model).to(dtype).eval()
+    blocks = []
+    with torch.no_grad():
+        for seq, first in windows_sliding(docs, max_length, stride):
+            logits = m(torch.tensor([seq[:-1]])).logits[0].double().numpy()
+            lp = log_softmax(logits)
+            nll = -sum(lp[t - 1, seq[t]] for t in range(first, len(seq)))
+            blocks.append({"nll_sum": float(nll), "tokens": len(seq) - first})
+    nll_sum = sum(b["nll_sum"] for b in blocks)
+    tokens = sum(b["tokens"] for b in blocks)
+    return dict(max_length=max_length, stride=stride, nll_sum=nll_sum, tokens_scored=tokens,
+                ppl=math.exp(nll_sum / tokens), blocks=blocks)
+
+
+def gen_overflow_fixture(docs) -> int:
+    """tests/fixtures/models/gemma3_f16_overflow: the gemma3_swa shape with layer 1's
+    post_feedforward_layernorm weights at 1e5, saved in float32. Its residual stream passes
+    float16's largest value (65504) after layer 1's MLP block: transformers' float16 forward gives
+    inf there and NaN logits (checked here, so the fixture is a real overflow), while float32 and
+    bfloat16 stay finite. overflow.json holds the first non-finite layer of transformers' float16
+    forward and transformers' float32 / bfloat16 sliding(16/6) perplexity over data.jsonl (float32
+    checked against the float64 NumPy reference)."""
+    extra = FIXTURES["gemma3_swa"][2]
+    kwargs = dict(COMMON)
+    kwargs.update(extra)
+    cfg = Gemma3TextConfig(**kwargs)
+    model = Gemma3ForCausalLM(cfg).eval()
+    randomize(model, 200, 0.0)
+    with torch.no_grad():
+        model.model.layers[OVERFLOW_LAYER].post_feedforward_layernorm.weight.fill_(OVERFLOW_NORM)
+    base = OUT / OVERFLOW
+    if base.exists():
+        shutil.rmtree(base)
+    model.save_pretrained(base / "f32")
+    for extra_file in (base / "f32").iterdir():
+        if extra_file.name not in ("config.json", "model.safetensors"):
+            extra_file.unlink()
+
+    # transformers' float16 forward: the first layer whose output holds inf/NaN, and the logits.
+    seq = docs[0][:16]
+    with torch.no_grad():
+        out16 = copy.deepcopy(model).to(torch.float16)(torch.tensor([seq]), output_hidden_states=True)
+    logits16 = out16.logits.float()
+    if torch.isfinite(logits16).all():
+        print(f"{OVERFLOW}: transformers' float16 logits are finite: no overflow", file=sys.stderr)
+        return 1
+    # hidden_states[0] is the embedding output, hidden_states[i + 1] layer i's (the last one after
+    # the final norm)
+    bad = [i - 1 for i, h in enumerate(out16.hidden_states) if not torch.isfinite(h).all()]
+    first_bad = bad[0]
+    if first_bad != OVERFLOW_LAYER:
+        print(f"{OVERFLOW}: float16 overflows first in layer {first_bad}, not {OVERFLOW_LAYER}", file=sys.stderr)
+        return 1
+    first_bad_position = int((~torch.isfinite(logits16[0]).all(-1)).nonzero()[0, 0])
+
+    rc = ref_cfg(model.config, extra)
+    W32 = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
+    params = PROTOCOLS["sliding"]
+    L, stride = params["max_length"], params["stride"]
+    ref = []
+    for s_, first in windows_sliding(docs, L, stride):
+        ref.append(score(W32, rc, s_, first))
+    ref_ppl = math.exp(sum(n for n, _ in ref) / sum(t for _, t in ref))
+    f32 = hf_sliding_nll(model, docs, torch.float32, L, stride)
+    bf16 = hf_sliding_nll(model, docs, torch.bfloat16, L, stride)
+    rel = abs(f32["ppl"] / ref_ppl - 1)
+    print(f"{OVERFLOW}: float16 inf/NaN from layer {first_bad} (logits position {first_bad_position}); "
+          f"ppl float32 {f32['ppl']:.6f} (float64 reference {ref_ppl:.6f}, rel {rel:.1e}), "
+          f"bfloat16 {bf16['ppl']:.6f}")
+    if rel > 1e-5:
+        print(f"{OVERFLOW}: transformers' float32 ppl disagrees with the float64 reference", file=sys.stderr)
+        return 1
+    (base / "overflow.json").write_text(json.dumps(dict(
+        overflow_layer=OVERFLOW_LAYER, overflow_norm=OVERFLOW_NORM,
+        hf_float16=dict(input_ids=seq, first_nonfinite_layer=first_bad,
+                        first_nonfinite_logits_position=first_bad_position),
+        sliding=dict(float32=f32, bfloat16=bf16, float64_reference_ppl=ref_ppl)), indent=1))
     return 0
 
 

@@ -44,8 +44,9 @@ void print(const eval::BenchResult& r, const BenchOptions& o) {
         return;
     }
     const auto& e = t.environment;
-    fmt::print("model        {} ({}, {}, {} of weights)\n", r.model.path, r.model.architecture, r.model.dtype,
+    fmt::print("model        {} ({}, {} of weights)\n", r.model.path, r.model.architecture,
                bytes(static_cast<double>(r.model.weight_bytes)));
+    fmt::print("dtype        {} ({})\n", r.model.dtype, r.model.dtype_reason);
     fmt::print("device       {} {}(timing: {}, {} threads)\n", e.device, e.gpu_name.empty() ? "" : e.gpu_name + " ",
                e.timing, e.threads);
     fmt::print("copy peak    {}\n\n", gb_per_s(e.peak_copy_bytes_per_s));
@@ -118,7 +119,9 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--max-new-tokens", o->perf.max_new_tokens, "End-to-end: tokens per request")->capture_default_str();
     cmd->add_option("--requests", o->perf.requests, "End-to-end: requests (0: each prompt once)");
     cmd->add_flag("--no-cuda-graph", o->no_cuda_graph, "Decode eagerly on a GPU");
-    cmd->add_option("--dtype", o->model.dtype, "float32 | float16 | bfloat16")->capture_default_str();
+    cmd->add_option("--dtype", o->model.dtype,
+                    "float32 | float16 | bfloat16 (default: per device and architecture, e.g. bfloat16 on a CPU "
+                    "with avx512_bf16)");
     cmd->add_option("--device", o->model.device, "cpu | cuda | cuda:N")->capture_default_str();
     cmd->add_option("--quantize", o->quantize, "Run-time quantization SPEC, e.g. rtn:bits=4,group_size=128");
     cmd->add_flag("--gguf-dequantize", o->model.gguf_dequantize,

@@ -1,7 +1,8 @@
 // `qbench compare REPORT.json... [--baseline NAME] [--out DIR] [--json]`: rebuilds the
 // comparisons of every variant against the baseline (perplexity ratios, paired task metrics
 // with Holm across tasks) and the quality gates from report files and their sample logs alone,
-// without loading a model. Exit code 1 when a gate fails.
+// without loading a model. Exit code 1 when a gate fails or a value is failed (a failed variant,
+// a null where a number belongs: report::failed_values).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -40,7 +41,6 @@ int run_compare(const CompareOptions& o) {
         report::Report rep = report::read_report(path);
         if (i == 0) gates = report::gate_specs(rep.context);
         for (auto& v : rep.variants) {
-            if (v.status != "ok") continue;
             if (v.baseline && first_baseline.empty()) first_baseline = v.name;
             for (auto& t : v.tasks) report::load_item_scores(t, path.parent_path());
             if (seen[v.name]++ > 0) v.name += fmt::format("@{}", i + 1);  // same name in two reports
@@ -64,17 +64,22 @@ int run_compare(const CompareOptions& o) {
         fs::create_directories(o.out);
         report::write_gate_files(variants, gate_results, o.out);
     }
-    bool failed = false;
-    for (const auto& g : gate_results) failed = failed || !g.passed;
+    bool gate_failed = false;
+    for (const auto& g : gate_results) gate_failed = gate_failed || !g.passed;
+    const auto failed_values = report::failed_values(variants);
     if (o.json) {
         nlohmann::json p = nlohmann::json::array();
         for (const auto& c : ppl)
             p.push_back({{"variant", c.variant}, {"protocol", c.protocol}, {"ratio", c.ratio},
-                         {"ratio_ci", {c.ratio_ci_lower, c.ratio_ci_upper}}, {"significant", c.significant}});
+                         {"ratio_ci", {c.ratio_ci_lower, c.ratio_ci_upper}}, {"significant", c.significant},
+                         {"failed", c.failed}, {"note", c.note}});
+        nlohmann::json f = nlohmann::json::array();
+        for (const auto& x : failed_values) f.push_back({{"variant", x.variant}, {"what", x.what}, {"detail", x.detail}});
         fmt::print("{}\n", nlohmann::json{{"baseline", baseline},
                                           {"comparisons", {{"perplexity", p}, {"kld", report::kld_comparisons_json(variants)}, {"tasks", tasks}}},
+                                          {"failed", f},
                                           {"gates", gate_results},
-                                          {"gates_passed", !failed}}
+                                          {"gates_passed", !gate_failed}}
                                .dump(2));
     } else {
         std::ostringstream md;
@@ -83,7 +88,7 @@ int run_compare(const CompareOptions& o) {
         fmt::print("{}", md.str());
         if (!gate_results.empty()) fmt::print("\n{}", report::ci_summary_markdown(variants, gate_results));
     }
-    return failed ? 1 : 0;
+    return gate_failed || !failed_values.empty() ? 1 : 0;
 }
 
 }  // namespace

@@ -30,8 +30,9 @@ void print(const eval::PerplexityRun& run, const PplOptions& o) {
                             {"protocol", r.protocol},
                             {"max_length", r.max_length},
                             {"stride", r.stride},
-                            {"dtype", o.model.dtype},
-                            {"device", o.model.device},
+                            {"dtype", run.model.dtype},
+                            {"dtype_reason", run.model.dtype_reason},
+                            {"device", run.model.device},
                             {"ppl", r.ppl},
                             {"nll_sum", r.nll_sum},
                             {"tokens_scored", r.tokens_scored},
@@ -50,6 +51,7 @@ void print(const eval::PerplexityRun& run, const PplOptions& o) {
     }
     fmt::print("protocol      {} (max_length {}{})\n", r.protocol, r.max_length,
                r.stride ? fmt::format(", stride {}", r.stride) : std::string());
+    fmt::print("dtype         {} ({})\n", run.model.dtype, run.model.dtype_reason);
     fmt::print("perplexity    {:.4f}\n", r.ppl);
     fmt::print("tokens scored {} of {} ({} {})\n", r.tokens_scored, r.input_tokens, r.blocks.size(),
                r.protocol == "lm-eval-rolling" ? "documents" : "windows");
@@ -91,7 +93,9 @@ void add_ppl_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--stride", o->ppl.stride, "sliding: tokens between window starts (default: max_length/2)");
     cmd->add_option("--batch-size", o->ppl.batch_size, "Windows per forward pass")->capture_default_str();
     cmd->add_option("--limit", o->ppl.limit, "Score at most N windows (documents for lm-eval-rolling)");
-    cmd->add_option("--dtype", o->model.dtype, "float32 | float16 | bfloat16")->capture_default_str();
+    cmd->add_option("--dtype", o->model.dtype,
+                    "float32 | float16 | bfloat16 (default: per device and architecture, e.g. bfloat16 on a CPU "
+                    "with avx512_bf16)");
     cmd->add_option("--device", o->model.device, "cpu | cuda | cuda:N")->capture_default_str();
     cmd->add_option("--quantize", o->quantize, "Run-time quantization SPEC, e.g. rtn:bits=4,group_size=128");
     cmd->add_flag("--gguf-dequantize", o->model.gguf_dequantize,

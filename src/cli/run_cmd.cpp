@@ -74,8 +74,8 @@ void print_summary(const report::Report& rep, const config::RunConfig& c, bool j
                                    {"ratio_to_baseline", base.count(p.protocol) ? p.ppl / base.at(p.protocol) : 0.0}};
             }
             variants.push_back({{"name", v.name}, {"baseline", v.baseline}, {"status", v.status},
-                                {"error", v.error}, {"weight_bytes", v.model.weight_bytes},
-                                {"perplexity", ppl}});
+                                {"error", v.error}, {"dtype", v.model.dtype}, {"dtype_reason", v.model.dtype_reason},
+                                {"weight_bytes", v.model.weight_bytes}, {"perplexity", ppl}});
         }
         fmt::print("{}\n", nlohmann::json{{"report", report_path}, {"variants", variants}}.dump(2));
         return;
@@ -122,6 +122,10 @@ void print_summary(const report::Report& rep, const config::RunConfig& c, bool j
         }
     }
     print_tasks_and_speed(rep);
+    fmt::print("\n");
+    for (const auto& v : rep.variants) {
+        if (v.status == "ok") fmt::print("{:<24} dtype {} ({})\n", v.name, v.model.dtype, v.model.dtype_reason);
+    }
     fmt::print("report: {}\n", report_path);
 }
 

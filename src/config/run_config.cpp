@@ -334,7 +334,8 @@ const Schema<RunConfig>& RunConfig::schema() {
             .check(check_device)
             .cli("--device");
         s.option("dtype", &RunConfig::dtype, "compute dtype of every variant unless overridden")
-            .default_value("float16")
+            .default_text("per device and architecture: bfloat16 on a CPU with avx512_bf16/amx_bf16 or "
+                          "CUDA sm80+, else float32 (CPU) / float16 (CUDA; float32 for Gemma 2/3)")
             .one_of(kDtypes);
         s.option("seed", &RunConfig::seed, "random seed").default_value(1234).at_least(0);
         s.option("threads", &RunConfig::threads, "CPU threads, 0 = the library's default")

@@ -55,6 +55,7 @@ PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem:
     both.a = writer.get();
     both.b = scorer.get();
     PerplexityRun run;
+    run.model = env.summary;
     run.perplexity = evaluate_perplexity(*env.decoder, input, options, (writer || scorer) ? &both : nullptr);
     run.perplexity.data_path = data.string();
     run.perplexity.data_sha256 = data_sha;

@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
+#include "qbench/eval/nonfinite.hpp"
 #include "qbench/model/decoder.hpp"
 #include "qbench/model/generate.hpp"
 #include "qbench/model/runtime.hpp"
@@ -134,7 +136,18 @@ std::vector<LoglikelihoodResult> DecoderLM::loglikelihood(const std::vector<Logl
                     const Served& s = served[i];
                     const auto n = static_cast<std::int64_t>(s.cont.size());
                     auto h = hidden[static_cast<std::int64_t>(r - start)].slice(0, s.end - n, s.end);
-                    auto logp = torch::log_softmax(model_->logits(h), -1).to(torch::kCPU);
+                    auto logits = model_->logits(h);
+                    if (const auto bad = first_nonfinite_row(logits); bad >= 0) {
+                        const auto& input = rows[r].input;
+                        const auto row_ids = torch::tensor(std::vector<std::int64_t>(input.begin(), input.end()),
+                                                           torch::kInt64);
+                        out[i].logprob = std::numeric_limits<double>::quiet_NaN();
+                        out[i].tokens = n;
+                        out[i].nonfinite = fmt::format("non-finite logits at continuation token {} of {}: {}", bad, n,
+                                                       explain_nonfinite(*model_, row_ids.narrow(0, 0, s.end)));
+                        continue;
+                    }
+                    auto logp = torch::log_softmax(logits, -1).to(torch::kCPU);
                     auto targets = torch::tensor(std::vector<std::int64_t>(s.cont.begin(), s.cont.end()), torch::kInt64);
                     auto picked = logp.gather(1, targets.unsqueeze(1)).squeeze(1);
                     auto greedy = logp.argmax(-1);
@@ -179,6 +192,12 @@ std::string DecoderLM::generate_one(const TokenIds& prompt, const GenerationOpti
     TokenIds generated;
     for (std::int64_t step = 0; step < o.max_gen_toks; ++step) {
         auto logits = model_->logits(hidden[0][hidden.size(1) - 1]).to(torch::kCPU);
+        if (first_nonfinite_row(logits.unsqueeze(0)) >= 0) {
+            std::vector<std::int64_t> all(prompt.begin(), prompt.end());
+            all.insert(all.end(), generated.begin(), generated.end());
+            throw_runtime("generation: non-finite logits at generated token {}: {}", step,
+                          explain_nonfinite(*model_, torch::tensor(all, torch::kInt64)));
+        }
         const auto next = static_cast<std::int32_t>(pick_token(logits, o, gen));
         if (eos_ && next == *eos_) break;
         generated.push_back(next);

@@ -273,6 +273,15 @@ void KldScorer::window(std::size_t index, const Window& w, const torch::Tensor& 
     auto dp = s.delta_p.to(torch::kCPU).contiguous();
     const auto* kp = kld.data_ptr<double>();
     const auto* dpp = dp.data_ptr<double>();
+    for (std::int64_t i = 0; i < n; ++i) {
+        // The variant's logits are checked before any observer sees them, so a non-finite value
+        // here comes from the base file.
+        if (!std::isfinite(kp[i]) || !std::isfinite(dpp[i])) {
+            throw_runtime("KLD vs '{}': window {}, scored token {}: the KLD is {} (delta p {}): {} holds non-finite "
+                          "log-probs there; write it again from the baseline",
+                          info_.baseline, index, i, kp[i], dpp[i], path_.string());
+        }
+    }
     if (static_cast<std::size_t>(block) >= blocks_.size()) blocks_.resize(static_cast<std::size_t>(block) + 1);
     auto& b = blocks_[static_cast<std::size_t>(block)];
     for (std::int64_t i = 0; i < n; ++i) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "qbench/model/compute_dtype.hpp"
 #include "qbench/model/gguf_model.hpp"
 #include "qbench/model/random_weights.hpp"
 #include "qbench/model/runtime.hpp"
@@ -55,8 +56,11 @@ ModelEnv load_model_env(const ModelRequest& request) {
     // A GGUF file's Q8_0 / Q4_0 Linear weights stay low-bit (quant/gguf.hpp) unless the request
     // says gguf_dequantize or quantizes at run time; its other tensors are dequantized by its
     // weight source (docs/ARCHITECTURE.md, "GGUF"). An HF directory may declare a scheme.
+    std::shared_ptr<const io::GgufFile> file;
+    if (gguf) file = std::make_shared<const io::GgufFile>(request.path);
+    const model::ModelConfig config = gguf ? model::model_config_from_gguf(*file) : model::load_model_config(request.path);
     std::optional<quant::QuantScheme> scheme;
-    if (!gguf) scheme = quant::checkpoint_scheme(request.path, model::load_model_config(request.path));
+    if (!gguf) scheme = quant::checkpoint_scheme(request.path, config);
     if (scheme && request.quantize) {
         throw_bad_input("{}: the checkpoint is already quantized ({}); quantize '{}' applies to float checkpoints",
                         request.path.string(), scheme->describe(), request.quantize->to_string());
@@ -64,7 +68,9 @@ ModelEnv load_model_env(const ModelRequest& request) {
     if (request.quantize) scheme = quant::scheme_from_spec(*request.quantize);
     model::LoadOptions options;
     options.device = model::parse_device(request.device);
-    options.dtype = model::parse_dtype(request.dtype);
+    const model::DtypeChoice dtype = model::choose_compute_dtype(request.dtype, model::probe_device(request.device),
+                                                                 config.architecture, config.model_type);
+    options.dtype = model::parse_dtype(dtype.dtype);
     if (scheme) {
         options.linear_factory = quant::make_linear_factory(*scheme);
     } else if (gguf && !request.gguf_dequantize) {
@@ -74,8 +80,6 @@ ModelEnv load_model_env(const ModelRequest& request) {
     auto& s = env.summary;
     const auto load_start = std::chrono::steady_clock::now();
     if (gguf) {
-        auto file = std::make_shared<const io::GgufFile>(request.path);
-        const auto config = model::model_config_from_gguf(*file);
         const model::GgufWeightSource weights(file, config);
         env.decoder = model::guard_torch(request.path.string(),
                                          [&] { return model::Decoder::load(config, weights, options); });
@@ -93,8 +97,7 @@ ModelEnv load_model_env(const ModelRequest& request) {
         if (request.gguf_dequantize) s.quantization += " (gguf_dequantize)";
     } else {
         env.decoder = model::guard_torch(request.path.string(), [&] {
-            if (!request.random_weights) return model::Decoder::load(request.path, options);
-            const auto config = model::load_model_config(request.path);
+            if (!request.random_weights) return model::Decoder::load(config, model::WeightLoader(request.path), options);
             return model::Decoder::load(config, model::RandomWeights(config, request.seed), options);
         });
         if (fs::exists(request.path / "tokenizer.json") || fs::exists(request.path / "tokenizer.model")) {
@@ -114,6 +117,7 @@ ModelEnv load_model_env(const ModelRequest& request) {
     s.path = request.path.string();
     s.architecture = c.architecture;
     s.dtype = model::dtype_name(options.dtype);
+    s.dtype_reason = dtype.reason;
     s.device = options.device.str();
     s.num_parameters = c.num_parameters();
     s.weight_bytes = env.decoder->weight_bytes();

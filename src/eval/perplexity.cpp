@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "qbench/eval/nonfinite.hpp"
 #include "qbench/model/decoder.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/util/error.hpp"
@@ -229,14 +230,26 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
             const auto len = static_cast<std::int64_t>(w.ids.size());
             auto h = hidden[static_cast<std::int64_t>(i - start)].slice(0, w.score_from - 1, len - 1);
             auto logits = model.logits(h);
+            if (const auto bad = first_nonfinite_row(logits); bad >= 0) {
+                auto window_ids = torch::from_blob(const_cast<std::int32_t*>(w.ids.data()), {len - 1}, torch::kInt32)
+                                      .to(torch::kInt64);
+                throw_runtime("perplexity ({}): window {}: non-finite logits from position {} (predicting token {} "
+                              "of {}): {}",
+                              o.protocol, i, w.score_from - 1 + bad, w.score_from + bad, len,
+                              explain_nonfinite(model, window_ids));
+            }
             auto logp = torch::log_softmax(logits, -1);
             auto targets = torch::from_blob(const_cast<std::int32_t*>(w.ids.data()) + w.score_from,
                                             {len - w.score_from}, torch::kInt32)
                                .to(logp.device(), torch::kInt64);
             if (observer != nullptr) observer->window(i, w, logits, targets);
             auto nll = -logp.gather(1, targets.unsqueeze(1)).squeeze(1);
+            const double nll_sum = nll.to(torch::kFloat64).sum().item<double>();
+            if (!std::isfinite(nll_sum)) {
+                throw_runtime("perplexity ({}): window {}: the NLL sum is {} from finite logits", o.protocol, i, nll_sum);
+            }
             auto& b = r.blocks[w.block];
-            b.nll_sum += nll.to(torch::kFloat64).sum().item<double>();
+            b.nll_sum += nll_sum;
             b.tokens += len - w.score_from;
         }
         progress.advance(end - start);

@@ -135,6 +135,11 @@ void score_multiple_choice(const Task& task, std::vector<ItemRecord>& items, con
     for (std::size_t i = 0; i < items.size(); ++i) {
         auto& it = items[i];
         for (std::size_t c = 0; c < choices[i].size(); ++c, ++at) {
+            if (!std::isfinite(results[at].logprob)) {
+                throw_runtime("task '{}' item {} choice {}: the loglikelihood is {}{}", task.def.name,
+                              it.subtask.empty() ? std::to_string(it.doc_id) : it.subtask + "/" + std::to_string(it.doc_id),
+                              c, results[at].logprob, results[at].nonfinite.empty() ? "" : ": " + results[at].nonfinite);
+            }
             it.loglikelihoods.push_back(results[at].logprob);
             it.is_greedy.push_back(results[at].is_greedy);
         }

@@ -288,6 +288,28 @@ torch::Tensor Decoder::attention(const Layer& L, const torch::Tensor& x, const S
 }
 
 torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) const {
+    return forward_impl(ids, cache, nullptr);
+}
+
+Decoder::NonFiniteSite Decoder::locate_nonfinite(const torch::Tensor& ids) const {
+    NonFiniteSite site;
+    double last_max = 0.0;
+    const Probe probe = [&](std::int64_t layer, const char* stage, const torch::Tensor& x) {
+        if (site.found) return;
+        const auto a = x.abs().to(torch::kFloat32);
+        if (torch::isfinite(a).all().item<bool>()) {
+            last_max = a.max().item<double>();
+            return;
+        }
+        site = {true, layer, stage, last_max};
+    };
+    auto hidden = forward_impl(ids, nullptr, &probe);
+    probe(config_.num_layers, "final norm", hidden);
+    probe(config_.num_layers, "lm_head", logits_compute_dtype(hidden));
+    return site;
+}
+
+torch::Tensor Decoder::forward_impl(const torch::Tensor& ids, KVCache* cache, const Probe* probe) const {
     torch::NoGradGuard no_grad;
     if (ids.dim() != 2) throw_runtime("forward: ids must be [batch, tokens], got {} dims", ids.dim());
     auto input = ids.to(options_.device, torch::kInt64);
@@ -346,14 +368,17 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
 
     auto x = F::embedding(input, embed_);
     if (embed_scale_.defined()) x = x * embed_scale_;
+    if (probe != nullptr) (*probe)(-1, "embedding", x);
     if (config_.gemma_norms) {
         // Gemma 3: sandwich norms around attention and the GELU-tanh gated MLP.
         for (std::size_t i = 0; i < layers_.size(); ++i) {
             const auto& L = layers_[i];
             auto h = x + rms_norm(attention(L, rms_norm(x, L.input_norm), step, cache, i), L.post_norm);
+            if (probe != nullptr) (*probe)(static_cast<std::int64_t>(i), "attention", h);
             auto n = rms_norm(h, L.pre_ff_norm);
             auto m = L.down->forward(at::gelu(L.gate->forward(n), "tanh") * L.up->forward(n));
             x = h + rms_norm(m, L.post_ff_norm);
+            if (probe != nullptr) (*probe)(static_cast<std::int64_t>(i), "mlp", x);
         }
     } else {
         const auto I = config_.intermediate_size;
@@ -361,6 +386,7 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
             const auto& L = layers_[i];
             // Residual adds in place on the fresh projection outputs (a + b == b + a exactly).
             auto h = attention(L, rms_norm(x, L.input_norm), step, cache, i).add_(x);
+            if (probe != nullptr) (*probe)(static_cast<std::int64_t>(i), "attention", h);
             auto n = rms_norm(h, L.post_norm);
             torch::Tensor gate, up;
             if (const auto* group = fused_group(L.gate)) {
@@ -372,6 +398,7 @@ torch::Tensor Decoder::forward_hidden(const torch::Tensor& ids, KVCache* cache) 
                 up = L.up->forward(n);
             }
             x = L.down->forward(at::silu_(gate) * up).add_(h);
+            if (probe != nullptr) (*probe)(static_cast<std::int64_t>(i), "mlp", x);
         }
     }
     if (cache != nullptr) {

@@ -76,7 +76,11 @@ double load_average() {
 }
 
 RateSpread rate_spread(const std::vector<double>& rates, double confidence) {
-    if (rates.empty()) return {kNaN, kNaN, kNaN, kNaN};
+    // A non-finite rate (a repetition the clock did not see) has no spread; the caller's
+    // checked total says what went wrong.
+    if (rates.empty() || std::any_of(rates.begin(), rates.end(), [](double x) { return !std::isfinite(x); })) {
+        return {kNaN, kNaN, kNaN, kNaN};
+    }
     const auto m = stats::mean_estimate(rates, confidence);
     if (rates.size() < 2) return {m.mean, kNaN, kNaN, kNaN};
     return {m.mean, m.ci.lower, m.ci.upper, m.mean != 0.0 ? m.sd / m.mean : kNaN};

@@ -71,6 +71,16 @@ report::LatencyStats latency_stats_ms(const std::vector<double>& samples_ns) {
     return out;
 }
 
+double checked_rate(double count, double seconds, const std::string& what) {
+    const double rate = count / seconds;
+    if (!std::isfinite(rate) || !(rate > 0)) {
+        throw_runtime("{}: the throughput is {} ({} tokens in {} s): the timer did not advance or nothing was "
+                      "produced",
+                      what, rate, count, seconds);
+    }
+    return rate;
+}
+
 report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batch, const ThroughputOptions& o,
                                 double peak_bytes_per_s) {
     torch::InferenceMode inference;
@@ -116,7 +126,8 @@ report::DecodeResult run_decode(const model::Decoder& decoder, std::int64_t batc
     r.slow_step_fraction = slow_fraction(r.samples_ns);
     const double total_s = sum(r.samples_ns) * 1e-9;
     const double steps = static_cast<double>(r.samples_ns.size());
-    r.tokens_per_s = static_cast<double>(batch) * steps / total_s;
+    r.tokens_per_s = checked_rate(static_cast<double>(batch) * steps, total_s,
+                                  fmt::format("decode batch {} at context {}", batch, o.context));
     r.ms_per_token = 1e3 * total_s / steps;
     r.step_latency = latency_stats_ms(r.samples_ns);
     r.bytes_per_step = decode_step_bytes(decoder, batch, o.context + o.decode_steps / 2);
@@ -153,11 +164,12 @@ report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t le
         r.repetition_tokens_per_s.push_back(static_cast<double>(length) / (laps.at(0) * 1e-9));
     }
     r.repetitions = static_cast<std::int64_t>(r.samples_ns.size());
+    r.tokens_per_s = checked_rate(static_cast<double>(length * r.repetitions), sum(r.samples_ns) * 1e-9,
+                                  fmt::format("prefill of {} tokens", length));
     const auto spread = rate_spread(r.repetition_tokens_per_s);
     r.tokens_per_s_ci_lower = spread.ci_lower;
     r.tokens_per_s_ci_upper = spread.ci_upper;
     r.repetition_cv = spread.cv;
-    r.tokens_per_s = static_cast<double>(length * r.repetitions) / (sum(r.samples_ns) * 1e-9);
     r.latency = latency_stats_ms(r.samples_ns);
     r.flop_per_token = prefill_flop_per_token(decoder, length);
     r.achieved_flop_per_s = r.flop_per_token * r.tokens_per_s;
@@ -216,7 +228,7 @@ report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::
         r.requests.push_back(std::move(q));
     }
     r.duration_s = seconds_since(t0);
-    r.output_tokens_per_s = static_cast<double>(output_tokens) / r.duration_s;
+    r.output_tokens_per_s = checked_rate(static_cast<double>(output_tokens), r.duration_s, "end-to-end");
     std::vector<double> ttft, tpot, itl, e2e;  // in ns for latency_stats_ms
     for (const auto& q : r.requests) {
         ttft.push_back(q.ttft_ms * 1e6);

@@ -1,5 +1,7 @@
 #include "qbench/report/comparison.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "qbench/stats/perplexity_ci.hpp"
@@ -53,6 +55,13 @@ std::vector<PerplexityComparison> compare_perplexity(const std::vector<VariantRe
             c.method = "block-t";
             c.ratio_ci_lower = NAN;
             c.ratio_ci_upper = NAN;
+            if (!std::isfinite(r.ppl) || !std::isfinite(b->ppl)) {
+                c.failed = true;
+                c.ratio = NAN;
+                c.note = fmt::format("failed: the {} perplexity is null", std::isfinite(r.ppl) ? "baseline's" : "variant's");
+                out.push_back(std::move(c));
+                continue;
+            }
             try {
                 const auto s = stats::ppl_ratio_ci(blocks_of(r), blocks_of(*b), confidence);
                 c.ratio_ci_lower = s.ratio_ci.lower;
@@ -63,6 +72,31 @@ std::vector<PerplexityComparison> compare_perplexity(const std::vector<VariantRe
                 c.note = e.what();
             }
             out.push_back(std::move(c));
+        }
+    }
+    return out;
+}
+
+std::vector<FailedValue> failed_values(const std::vector<VariantResult>& variants) {
+    std::vector<FailedValue> out;
+    for (const auto& v : variants) {
+        if (v.status != "ok") {
+            out.push_back({v.name, "variant", v.status + ": " + v.error});
+            continue;
+        }
+        auto check = [&](double x, std::string what) {
+            if (!std::isfinite(x)) out.push_back({v.name, std::move(what), "null"});
+        };
+        for (const auto& p : v.perplexity) check(p.ppl, "perplexity (" + p.protocol + ")");
+        if (v.kld) check(v.kld->kld_mean, "kld_mean (" + v.kld->protocol + ")");
+        for (const auto& t : v.tasks)
+            for (const auto& m : t.metrics) check(m.value, "task " + t.name + " " + m.name);
+        if (v.throughput) {
+            for (const auto& d : v.throughput->decode)
+                check(d.tokens_per_s, fmt::format("decode batch {} tokens/s", d.batch_size));
+            for (const auto& p : v.throughput->prefill)
+                check(p.tokens_per_s, fmt::format("prefill {} tokens/s", p.sequence_tokens));
+            if (v.throughput->end_to_end) check(v.throughput->end_to_end->output_tokens_per_s, "end-to-end tokens/s");
         }
     }
     return out;

@@ -70,12 +70,22 @@ std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variant
     const auto ppl_cmp = compare_perplexity(variants);
     for (const auto& g : gates) {
         for (const auto& v : variants) {
-            if (v.baseline || v.status != "ok") continue;
+            if (v.baseline) continue;
             GateResult r;
             r.gate = g.name;
             r.variant = v.name;
+            if (v.status != "ok") {  // no value to check: the gate fails
+                r.passed = false;
+                r.detail = "the variant failed: " + v.error;
+                out.push_back(std::move(r));
+                continue;
+            }
             std::vector<std::string> problems, facts;
             auto bound = [&](double value, const char* what) {
+                if (!std::isfinite(value)) {
+                    problems.push_back(fmt::format("{} failed (null: not a finite number)", what));
+                    return;
+                }
                 if (g.max && !(value <= *g.max)) problems.push_back(fmt::format("{} {:.6g} > max {:.6g}", what, value, *g.max));
                 if (g.min && !(value >= *g.min)) problems.push_back(fmt::format("{} {:.6g} < min {:.6g}", what, value, *g.min));
                 facts.push_back(fmt::format("{} {:.6g}", what, value));
@@ -116,7 +126,9 @@ std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variant
                     problems.push_back(fmt::format("no paired result for task '{}' metric '{}' in the report", g.task, g.metric));
                 } else {
                     bound(c->variant_value, g.metric.c_str());
-                    if (g.max_drop) {
+                    if (!std::isfinite(c->baseline_value)) {
+                        problems.push_back(fmt::format("baseline {} failed (null: not a finite number)", g.metric));
+                    } else if (g.max_drop && std::isfinite(c->variant_value)) {
                         const double drop = c->baseline_value - c->variant_value;
                         facts.push_back(fmt::format("drop {:.2f} points (baseline {:.2f}, variant {:.2f}), 95% CI of "
                                                     "the difference [{:.2f}, {:.2f}], Holm p {:.4g}",

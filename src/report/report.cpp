@@ -13,14 +13,15 @@ using nlohmann::json;
 
 namespace {
 
-// Non-finite doubles are written as null (what JSON can hold) and read back as NaN.
+// Non-finite doubles are written as null (what JSON can hold) and read back as NaN, a failed
+// value for every reader (report/comparison.hpp, failed_values); so is a number that is missing.
 json number(double x) {
     return std::isfinite(x) ? json(x) : json(nullptr);
 }
 
 double number_at(const json& j, const char* key) {
-    const json& x = j.at(key);
-    return x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>();
+    const auto x = j.find(key);
+    return x == j.end() || x->is_null() ? std::numeric_limits<double>::quiet_NaN() : x->get<double>();
 }
 
 json numbers(const std::vector<double>& xs) {
@@ -220,6 +221,7 @@ void to_json(json& j, const ModelSummary& m) {
              {"format", m.format},
              {"architecture", m.architecture},
              {"dtype", m.dtype},
+             {"dtype_reason", m.dtype_reason},
              {"device", m.device},
              {"num_parameters", m.num_parameters},
              {"weight_bytes", m.weight_bytes},
@@ -234,6 +236,7 @@ void from_json(const json& j, ModelSummary& m) {
     j.at("format").get_to(m.format);
     j.at("architecture").get_to(m.architecture);
     j.at("dtype").get_to(m.dtype);
+    m.dtype_reason = j.value("dtype_reason", "");  // absent before the per-device default
     j.at("device").get_to(m.device);
     j.at("num_parameters").get_to(m.num_parameters);
     j.at("weight_bytes").get_to(m.weight_bytes);

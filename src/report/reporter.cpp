@@ -18,12 +18,22 @@ namespace {
 
 std::string cell(std::string_view s) { return markdown_cell(s); }
 
+// A result value: a null (non-finite) one is a failed value (report/comparison.hpp).
 std::string fixed4(double x) {
-    return std::isfinite(x) ? fmt::format("{:.4f}", x) : fmt::format("{}", x);
+    return std::isfinite(x) ? fmt::format("{:.4f}", x) : "**failed**";
 }
 
+std::string rate1(double x) {
+    return std::isfinite(x) ? fmt::format("{:.1f}", x) : "**failed**";
+}
+
+// An interval bound or other secondary figure: "-" when absent.
 std::string pct(double x) {
     return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "-";
+}
+
+std::string score_pct(double x) {
+    return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "**failed**";
 }
 
 void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) {
@@ -38,7 +48,7 @@ void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) 
         for (const auto& t : v.tasks) {
             for (const auto& m : t.metrics) {
                 out << fmt::format("| {} | {} | {} | {} | {} | [{}, {}] | {} |\n", cell(v.name), cell(t.name),
-                                   cell(m.name), m.n, pct(m.value), pct(m.ci_lower), pct(m.ci_upper),
+                                   cell(m.name), m.n, score_pct(m.value), pct(m.ci_lower), pct(m.ci_upper),
                                    pct(m.stderr_value));
             }
         }
@@ -167,7 +177,8 @@ void JsonReporter::finalize() {
     // Derived from the variants (recomputed by readers, never parsed back).
     nlohmann::json ppl = nlohmann::json::array();
     for (const auto& c : compare_perplexity(report_.variants)) {
-        ppl.push_back({{"variant", c.variant},
+        ppl.push_back({{"failed", c.failed},
+                       {"variant", c.variant},
                        {"baseline", c.baseline},
                        {"protocol", c.protocol},
                        {"ppl_variant", c.ppl_variant},
@@ -223,6 +234,13 @@ void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& varian
                              cell(v.model.dtype), weight_mib, v.model.load_seconds,
                              v.status == "ok" ? "ok" : cell(v.status + ": " + v.error));
     }
+    const auto failed = failed_values(variants);
+    if (!failed.empty()) {
+        out() << "\n**Failed values** (a failed variant, or a null where a number belongs: never read as zero, "
+                 "never passing a gate):\n\n";
+        for (const auto& f : failed)
+            out() << fmt::format("- {}: {}: **failed** ({})\n", cell(f.variant), cell(f.what), cell(f.detail));
+    }
 
     out() << "\n## Perplexity\n\n";
     const bool any = std::any_of(variants.begin(), variants.end(),
@@ -260,7 +278,7 @@ void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& varia
                                    : (c.note.empty() ? std::string("-") : cell(c.note));
         out() << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", cell(c.variant), cell(c.protocol),
                              fixed4(c.ppl_baseline), fixed4(c.ppl_variant), fixed4(c.ratio), ci,
-                             c.significant ? "yes" : "no");
+                             c.failed ? "failed" : c.significant ? "yes" : "no");
     }
 }
 
@@ -311,9 +329,9 @@ void MarkdownReporter::report_throughput(const std::vector<VariantResult>& varia
     for (const auto& v : variants) {
         if (!v.throughput) continue;
         for (const auto& d : v.throughput->decode) {
-            out() << fmt::format("| {} | {} | {} | {:.1f} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f}{} | {} | {:.1f} | "
+            out() << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f}{} | {} | {:.1f} | "
                                  "{:.1f} | {} |\n",
-                                 cell(v.name), d.batch_size, d.context_tokens, d.tokens_per_s,
+                                 cell(v.name), d.batch_size, d.context_tokens, rate1(d.tokens_per_s),
                                  rate_ci(d.tokens_per_s_ci_lower, d.tokens_per_s_ci_upper), d.repetitions,
                                  percent(d.repetition_cv), percent(d.slow_step_fraction), d.ms_per_token,
                                  d.step_latency.p50_ms, d.step_latency.p99_ms,
@@ -326,8 +344,8 @@ void MarkdownReporter::report_throughput(const std::vector<VariantResult>& varia
     for (const auto& v : variants) {
         if (!v.throughput) continue;
         for (const auto& p : v.throughput->prefill) {
-            out() << fmt::format("| {} | {} | {:.1f} | {} | {} | {:.3f} | {} | {:.3f} |\n", cell(v.name),
-                                 p.sequence_tokens, p.tokens_per_s,
+            out() << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} |\n", cell(v.name),
+                                 p.sequence_tokens, rate1(p.tokens_per_s),
                                  rate_ci(p.tokens_per_s_ci_lower, p.tokens_per_s_ci_upper), percent(p.repetition_cv),
                                  p.latency.p50_ms, p.latency.n, p.achieved_flop_per_s * 1e-12);
         }

@@ -2,6 +2,8 @@
 // metrics, loglikelihood scoring and greedy generation on a fixture model (batch-size invariance,
 // shared prefixes, left truncation), and whole tasks on a scripted model and on the demo model.
 #include <gtest/gtest.h>
+
+#include <limits>
 #include <unistd.h>
 
 #include <cmath>
@@ -364,6 +366,40 @@ public:
     }
     GenerationOptions last_options;
 };
+
+// A model whose loglikelihood of item "b"'s second choice is NaN (what DecoderLM returns for
+// non-finite logits, with its diagnosis).
+class NanLM : public ScriptedLM {
+public:
+    std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& reqs) override {
+        auto out = ScriptedLM::loglikelihood(reqs);
+        for (std::size_t i = 0; i < reqs.size(); ++i) {
+            if (reqs[i].context == "b" && reqs[i].continuation == " right") {
+                out[i].logprob = std::numeric_limits<double>::quiet_NaN();
+                out[i].nonfinite = "float16 overflow in layer 3 (mlp block)";
+            }
+        }
+        return out;
+    }
+};
+
+TEST(EvaluateTask, ANonFiniteLoglikelihoodFailsTheTaskNamingTheItem) {
+    const auto dir = temp_dir("mc_nan");
+    write(dir / "test.jsonl", R"({"q":"a","c":["right","wrong"],"g":0}
+{"q":"b","c":["wrong","right"],"g":0}
+)");
+    write(dir / "mc.yaml", "name: mc\noutput_type: multiple_choice\ndata: test.jsonl\ndoc_to_text: '{{q}}'\n"
+                           "doc_to_target: '{{g}}'\ndoc_to_choice: '{{c}}'\nmetrics: [{name: acc}]\n");
+    NanLM lm;
+    try {
+        evaluate_task(load_task(dir / "mc.yaml"), lm, TaskRunOptions{});
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kRuntime);
+        EXPECT_STREQ(e.what(), "task 'mc' item 1 choice 1: the loglikelihood is nan: float16 overflow in layer 3 "
+                               "(mlp block)");
+    }
+}
 
 TEST(EvaluateTask, MultipleChoiceRecordsEveryItemAndAggregatesWithWilson) {
     const auto dir = temp_dir("mc");

@@ -46,6 +46,19 @@ TEST(Timer, LapsAreTheGapsBetweenMarks) {
     EXPECT_EQ(timing_method(torch::kCPU), "steady_clock");
 }
 
+TEST(Scenarios, ANonFiniteOrZeroThroughputIsAnErrorNamingTheScenario) {
+    EXPECT_DOUBLE_EQ(perf::checked_rate(10, 0.5, "decode batch 1 at context 8"), 20.0);
+    for (const auto& [count, seconds] : {std::pair{10.0, 0.0}, {0.0, 0.0}, {0.0, 1.0}, {10.0, NAN}}) {
+        try {
+            perf::checked_rate(count, seconds, "decode batch 1 at context 8");
+            FAIL() << count << " / " << seconds;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::kRuntime);
+            EXPECT_EQ(std::string(e.what()).rfind("decode batch 1 at context 8: the throughput is ", 0), 0u) << e.what();
+        }
+    }
+}
+
 TEST(Scenarios, LatencyStatsAreInMillisecondsAndFlagTails) {
     const auto s = latency_stats_ms({1e6, 2e6, 3e6, 4e6, 5e6});
     EXPECT_EQ(s.n, 5);

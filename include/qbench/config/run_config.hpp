@@ -113,7 +113,8 @@ struct RunConfig {
     std::string name;
     fs::path output_dir;
     std::string device;   // cpu | cuda | cuda:N
-    std::string dtype;    // float32 | float16 | bfloat16
+    std::string dtype;    // float32 | float16 | bfloat16; empty: per device and architecture
+                          // (model/compute_dtype.hpp)
     std::int64_t seed = 0;
     std::int64_t threads = 0;  // 0 = the library's default
     std::vector<VariantConfig> variants;

@@ -17,7 +17,8 @@ namespace qbench::eval {
 struct ModelRequest {
     std::filesystem::path path;                     // HF model directory or .gguf file
     std::string device = "cpu";
-    std::string dtype = "float16";
+    std::string dtype;                              // empty: the device's and architecture's
+                                                    // default (model/compute_dtype.hpp)
     std::optional<config::QuantizeSpec> quantize;   // run-time quantization
     int threads = 0;                                // 0: LibTorch's default
     bool random_weights = false;                    // config.json only: N(0, 0.02) weights (speed only)
@@ -42,6 +43,7 @@ struct KldFiles {
     std::int64_t top_k = 0;
 };
 struct PerplexityRun {
+    report::ModelSummary model;            // the compute dtype that ran and why, among others
     report::PerplexityResult perplexity;
     std::optional<report::KldResult> kld;  // with `compare`
 };

@@ -8,7 +8,9 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "qbench/model/config.hpp"
@@ -76,6 +78,18 @@ public:
     // ids [B, T] -> logits [B, T, vocab] float32.
     torch::Tensor forward(const torch::Tensor& ids) const { return logits(forward_hidden(ids)); }
 
+    // Where a forward of `ids` [1, T] (no cache) first yields a non-finite value: re-runs it with a
+    // finiteness check after the embedding, each layer's attention and MLP blocks (the residual
+    // stream after them), the final norm and the LM head. For diagnosing a non-finite logit only
+    // (one forward plus a check per block).
+    struct NonFiniteSite {
+        bool found = false;
+        std::int64_t layer = -1;     // -1: embedding; else the layer (final norm / lm_head: num_layers)
+        std::string stage;           // "embedding" | "attention" | "mlp" | "final norm" | "lm_head"
+        double max_abs_before = 0;   // largest |value| of the stage before (the last finite one)
+    };
+    NonFiniteSite locate_nonfinite(const torch::Tensor& ids) const;
+
     // A zeroed cache of `capacity` slots per row; `static_shapes` for CUDA-graph decode.
     KVCache make_cache(std::int64_t batch, std::int64_t capacity, bool static_shapes = false) const;
 
@@ -95,6 +109,9 @@ private:
     };
 
     Decoder(ModelConfig config, LoadOptions options);
+    // Sees the residual stream after each block: (layer, stage, x); see locate_nonfinite.
+    using Probe = std::function<void(std::int64_t, const char*, const torch::Tensor&)>;
+    torch::Tensor forward_impl(const torch::Tensor& ids, KVCache* cache, const Probe* probe) const;
     torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
     struct Step;  // per-forward positions, slots and masks (decoder.cpp)
     torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const Step& step, KVCache* cache,

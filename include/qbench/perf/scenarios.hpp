@@ -15,6 +15,10 @@ namespace qbench::perf {
 // Summary of samples in nanoseconds, in milliseconds; undersampled names the flagged percentiles.
 report::LatencyStats latency_stats_ms(const std::vector<double>& samples_ns);
 
+// count / seconds, a throughput figure of `what` ("decode batch 1 at context 512"); kRuntime when
+// it is not a finite positive number (a clock that did not advance, no tokens), naming `what`.
+double checked_rate(double count, double seconds, const std::string& what);
+
 // Decode at `batch` rows: the cache is set to `context` filled slots (their contents do not
 // change the speed), `warmup` untimed steps run once, then each repetition times
 // `decode_steps` one-token steps from `context`, each step fed the previous argmax.

@@ -24,9 +24,20 @@ struct PerplexityComparison {
     std::int64_t blocks = 0;
     std::int64_t tokens = 0;
     bool significant = false;     // the interval excludes 1
+    bool failed = false;          // a PPL is null (non-finite or missing): no ratio
     std::string method;           // "block-t"
     std::string note;             // why no interval could be computed (e.g. one block)
 };
+
+// A value a reader found failed: a variant that failed, or a null (non-finite or missing) number
+// where a result belongs (a PPL, the mean KLD, a task score, a throughput). Never read as zero,
+// never passing a gate; `qbench compare` lists them and exits 1.
+struct FailedValue {
+    std::string variant;
+    std::string what;    // "variant", "perplexity (sliding)", "kld_mean", "task arc acc", "decode batch 1 tokens/s"
+    std::string detail;  // the variant's error, or "null"
+};
+std::vector<FailedValue> failed_values(const std::vector<VariantResult>& variants);
 
 // One comparison per (non-baseline variant, protocol) whose blocks line up with the baseline's
 // (same protocol, data sha256, max_length, stride, block count and tokens per block).

@@ -131,6 +131,7 @@ struct ModelSummary {
     std::vector<LayerKernel> kernels;
     QuantizationInfo quantization_info;
     double load_seconds = 0.0;  // wall time to read, convert and (run-time) quantize the weights
+    std::string dtype_reason;   // why `dtype`: "requested", "default for cpu with avx512_bf16", ...
 
     bool operator==(const ModelSummary&) const = default;
 };

@@ -18,6 +18,7 @@ struct LoglikelihoodResult {
     double logprob = 0.0;          // sum of ln p(continuation token) (natural log)
     bool is_greedy = false;        // every continuation token is the argmax
     std::int64_t tokens = 0;       // continuation tokens scored
+    std::string nonfinite;         // why logprob is not finite (empty when it is)
 };
 
 struct GenerationOptions {
