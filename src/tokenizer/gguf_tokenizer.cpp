@@ -1,372 +1,1053 @@
 #include "qbench/tokenizer/gguf_tokenizer.hpp"
 
 #include <algorithm>
-#include <map>
-#include <nlohmann/json.hpp>
-#include <set>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <queue>
 #include <unordered_map>
 
-#include "qbench/tokenizer/hf_tokenizer.hpp"
+#include "qbench/tokenizer/llama_split.hpp"
 #include "qbench/util/error.hpp"
 
 namespace qbench::tokenizer {
 
 namespace {
 
-using json = nlohmann::json;
+using llama::append_utf8;
+using llama::cpt_flags;
+using llama::decode_utf8;
 
-constexpr int kControl = 3;
-constexpr int kUserDefined = 4;
+// llama_token_attr bits.
+enum Attr : std::uint32_t {
+    kAttrUnknown = 1u << 0,
+    kAttrUnused = 1u << 1,
+    kAttrNormal = 1u << 2,
+    kAttrControl = 1u << 3,
+    kAttrUserDefined = 1u << 4,
+    kAttrByte = 1u << 5,
+    kAttrLstrip = 1u << 7,
+    kAttrRstrip = 1u << 8,
+};
 
-// Pre-tokenizer regexes by tokenizer.ggml.pre, as transformers' GGUF_PRE_TOKENIZER_SPLITS.
-const std::map<std::string, std::string>& pre_splits() {
-    static const std::string kLlama3 =
-        R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3})"
-        R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-    static const std::string kQwen2 =
-        R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
-        R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-    static const std::string kTekken =
-        R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+)"
-        R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*)"
-        R"(|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-    static const std::string kGpt4o =
-        R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
-        R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
-        R"(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-    static const std::map<std::string, std::string> kSplits{
-        {"llama3", kLlama3},     {"llama-v3", kLlama3},   {"llama-bpe", kLlama3},  {"falcon3", kLlama3},
-        {"falcon-h1", kLlama3},  {"pixtral", kLlama3},    {"midm-2.0", kLlama3},   {"lfm2", kLlama3},
-        {"jina-v5-nano", kLlama3}, {"dbrx", kLlama3},     {"smaug-bpe", kLlama3},  {"tekken", kTekken},
-        {"qwen2", kQwen2},       {"deepseek-r1-qwen", kQwen2}, {"kormo", kQwen2},  {"f2llmv2", kQwen2},
-        {"megrez", kQwen2},      {"gpt-4o", kGpt4o},      {"llama4", kGpt4o},      {"kanana2", kGpt4o},
-        {"talkie", kGpt4o},      {"minimax-m2", kGpt4o},
-    };
-    return kSplits;
-}
-
-// Code points of valid UTF-8 (the tokens of a vocabulary); invalid bytes count as one each.
-std::vector<char32_t> code_points(const std::string& s) {
-    std::vector<char32_t> out;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-        if (i + n > s.size()) n = 1;
-        char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-        for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-        out.push_back(cp);
-        i += static_cast<std::size_t>(n);
+// tokenizer.ggml.token_type values -> attributes.
+std::uint32_t attr_of_type(std::int64_t type) {
+    switch (type) {
+        case 1: return kAttrNormal;
+        case 2: return kAttrUnknown;
+        case 3: return kAttrControl;
+        case 4: return kAttrUserDefined;
+        case 5: return kAttrUnused;
+        case 6: return kAttrByte;
+        default: return 0;  // undefined
     }
-    return out;
 }
 
-std::string utf8(char32_t cp) {
-    std::string s;
-    if (cp < 0x80) {
-        s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        s += static_cast<char>(0xC0 | (cp >> 6));
-        s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        s += static_cast<char>(0xE0 | (cp >> 12));
-        s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        s += static_cast<char>(0xF0 | (cp >> 18));
-        s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        s += static_cast<char>(0x80 | (cp & 0x3F));
+constexpr std::string_view kSpace = "\xe2\x96\x81";  // U+2581
+
+// ---- pre-tokenizer types (llama-vocab.cpp's regex lists and per-name flags) ----
+
+const char* const kGpt2Regex = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+const char* const kLlama3Regex =
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char* const kQwen2Regex =
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char* const kNewlineRuns = "[^\\n]+|[\\n]+";
+const char* const kDeepseek3Words =
+    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| "
+    "?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
+const char* const kPoroRegex = " ?[^(\\s|.,!?…。，、।۔،)]+";
+const char* const kGpt4oRegex =
+    "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'["
+    "lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'["
+    "vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+enum class Pre {
+    kDefault, kLlama3, kJais2, kDeepseekLlm, kDeepseek3, kSpark25, kYoutu, kDeepseekCoder, kFalcon,
+    kStarcoder, kGpt2, kQwen2, kQwen35, kPoro, kViking, kTekken, kChameleon, kGpt4o, kGraniteEmbMulti,
+    kTinyAya, kKimiK2, kSuperbpe, kBailingmoe, kSeedCoder, kUfakzeka, kAfmoe, kLaguna, kExaoneMoe,
+    kGemma4, kMinicpm5, kWhitespace,
+};
+
+std::vector<std::string> pre_regexes(Pre pre) {
+    switch (pre) {
+        case Pre::kLlama3: return {kLlama3Regex};
+        case Pre::kJais2:
+            return {"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s{512}(?!\\S)|\\s{256}(?!\\S)|\\s{128}(?!\\S)|\\s{64}(?!"
+                    "\\S)|\\s{32}(?!\\S)|\\s{16}(?!\\S)|\\s{8}(?!\\S)|\\s{4}(?!\\S)|\\s{1,2}(?!\\S)|\\s{1}"};
+        case Pre::kDeepseekLlm:
+            return {"[\r\n]",
+                    // Written with \u escapes: these ranges must stay byte-exact (no Unicode normalization).
+                    "\\s?[A-Za-z\u00B5\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u01BA\u01BC-\u01BF\u01C4-\u0293\u0295-\u02AF\u0370-\u0373"
+                    "\u0376\u0377\u037B-\u037D\u037F\u0386\u0388-\u038A\u038C\u038E-\u03A1\u03A3-\u03F5\u03F7-\u0481\u048A-\u052F"
+                    "\u0531-\u0556\u10A0-\u10C5\u13A0-\u13F5\u13F8-\u13FD\u1C90-\u1CBA\u1CBD-\u1CBF\u1D00-\u1D2B\u1D6B-\u1D77"
+                    "\u1D79-\u1D9A\u1E00-\u1F15\u1F18-\u1F1D\u1F20-\u1F45\u1F48-\u1F4D\u1F50-\u1F57\u1F59\u1F5B\u1F5D\u1F5F-\u1F7D"
+                    "\u1F80-\u1FB4\u1FB6-\u1FBC\u1FBE\u1FC2-\u1FC4\u1FC6-\u1FCC\u1FD0-\u1FD3\u1FD6-\u1FDB\u1FE0-\u1FEC\u1FF2-\u1FF4"
+                    "\u1FF6-\u1FFC\u2102\u2107\u210A-\u2113\u2115\u2119-\u211D\u2124\u2126\u2128\u212A-\u212D\u212F-\u2134\u2139"
+                    "\u213C-\u213F\u2145-\u2149\u214E\u2183\u2184\u2C00-\u2C7B\u2C7E-\u2CE4\u2CEB-\u2CEE\u2CF2\u2CF3\uA640-\uA66D"
+                    "\uA680-\uA69B\uA722-\uA76F\uA771-\uA787\uA78B-\uA78E\uAB70-\uABBF\uFB00-\uFB06\uFB13-\uFB17\uFF21-\uFF3A"
+                    "\uFF41-\uFF5A\U00010400-\U0001044F\U000104B0-\U000104D3\U000104D8-\U000104FB\U00010C80-\U00010CB2"
+                    "\U00010CC0-\U00010CF2\U000118A0-\U000118DF\U0001E900-\U0001E943]+",
+                    "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
+                    "\\s+$",
+                    "[一-龥ࠀ-一가-퟿]+",
+                    "\\p{N}+"};
+        case Pre::kDeepseek3: return {"\\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+", kDeepseek3Words};
+        case Pre::kSpark25:
+            return {"\\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+",
+                    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| "
+                    "?[\\p{P}\\p{S}]+|[\r\n]|\\s+(?!\\S)|\\s+",
+                    "\\p{N}"};
+        case Pre::kYoutu:
+            return {"[가-힣ㄱ-ㆎ]+|[！…“”‘’—：；，、-〿︰-﹏]+|[ㄅ-ㄯ]+|[一-龥぀-ゟ゠-ヿ]+",
+                    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?:'[sS]|'[tT]|'"
+                    "[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+["
+                    "\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}| "
+                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kDeepseekCoder: return {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"};
+        case Pre::kFalcon: return {"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2Regex, "[0-9][0-9][0-9]"};
+        case Pre::kStarcoder: return {"\\p{N}", kGpt2Regex};
+        case Pre::kGpt2: return {kGpt2Regex};
+        case Pre::kQwen2: return {kQwen2Regex};
+        case Pre::kQwen35:
+            return {"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| "
+                    "?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kPoro: return {kPoroRegex};
+        case Pre::kViking: return {kPoroRegex, "\\p{N}"};
+        case Pre::kTekken:
+            return {"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])"
+                    "([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kChameleon:
+            return {"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
+                    "[\\p{P}!-/:-@\\[-`{-~]", kGpt2Regex};
+        case Pre::kGpt4o: return {kGpt4oRegex};
+        case Pre::kGraniteEmbMulti:
+            return {"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}\\p{M}])([^a-z]))*((?=[\\p{L}\\p{M}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]"
+                    "|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}\\p{M}])([^a-z]))+((?=[\\p{L}\\p{M}"
+                    "])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| "
+                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kTinyAya:
+            return {"\\d{1,3}(?=(?:\\d{3})*\\b)",
+                    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?:'[sS]|'[tT]|'"
+                    "[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+["
+                    "\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| "
+                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kKimiK2: return {"\\p{Han}+"};
+        case Pre::kSuperbpe: return {"\\p{N}+", "(?=(\\d{3})+(?!\\d))"};
+        case Pre::kBailingmoe:
+            return {"'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"};
+        case Pre::kSeedCoder:
+            return {"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| "
+                    "?[^\\s\\p{L}\\p{N}\\r\\n]+|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kUfakzeka:
+            return {"[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kAfmoe:
+            return {"\\p{AFMoE_digits}", "[一-鿿㐀-䶿豈-﫿぀-ゟ゠-ヿ･-ﾟ⼀-⿟เ-๿຀-໿ក-៿က-႟ꩠ-ꩿꧠ-꧿가-힯ᄀ-ᇿ]+", kDeepseek3Words};
+        case Pre::kLaguna: return {kNewlineRuns, kQwen2Regex};
+        case Pre::kExaoneMoe:
+            return {"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?(?:\\p{L}\\p{M}*(?: "
+                    "\\p{L}\\p{M}*)*)+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]?|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"};
+        case Pre::kGemma4: return {kNewlineRuns};
+        case Pre::kMinicpm5:
+            return {"\\p{N}{1,3}",
+                    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}+| "
+                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
+        case Pre::kWhitespace: return {"\\S+"};
+        case Pre::kDefault: break;
     }
-    return s;
+    return {"[\\p{P}\\$\\+<=>\\^~\\|]+", kGpt2Regex, "\\p{N}+", "[0-9][0-9][0-9]"};
 }
 
-// GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others for 256 + n.
-std::array<char32_t, 256> byte_alphabet() {
-    std::array<char32_t, 256> map{};
-    char32_t next = 256;
-    for (int b = 0; b < 256; ++b) {
-        const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-        map[static_cast<std::size_t>(b)] = printable ? static_cast<char32_t>(b) : next++;
+// What a tokenizer.ggml.pre name sets besides its regexes.
+enum PreFlag : unsigned {
+    kKeepSpaces = 1u << 0,     // clean_spaces = false (decode)
+    kIgnoreMerges = 1u << 1,
+    kAddBos = 1u << 2,
+    kEscapeSpaces = 1u << 3,   // spaces -> U+2581 before splitting; raw UTF-8 words
+    kAddSep = 1u << 4,
+    kNoBos = 1u << 5,          // no BOS token by default
+};
+
+struct PreName {
+    std::string_view name;
+    Pre pre;
+    unsigned flags;
+};
+
+constexpr std::array kPreNames{
+    PreName{"default", Pre::kDefault, 0},
+    PreName{"minicpm5", Pre::kMinicpm5, kIgnoreMerges},
+    PreName{"llama3", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"llama-v3", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"llama-bpe", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"falcon3", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"falcon-h1", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"pixtral", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"midm-2.0", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"lfm2", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"jina-v5-nano", Pre::kLlama3, kIgnoreMerges | kAddBos},
+    PreName{"deepseek-llm", Pre::kDeepseekLlm, kKeepSpaces},
+    PreName{"deepseek-coder", Pre::kDeepseekCoder, kKeepSpaces},
+    PreName{"deepseek-v3", Pre::kDeepseek3, kKeepSpaces},
+    PreName{"spark2_5", Pre::kSpark25, kKeepSpaces},
+    PreName{"youtu", Pre::kYoutu, kKeepSpaces | kIgnoreMerges},
+    PreName{"falcon", Pre::kFalcon, 0},
+    PreName{"mpt", Pre::kGpt2, 0},
+    PreName{"starcoder", Pre::kStarcoder, 0},
+    PreName{"gpt-2", Pre::kGpt2, 0},
+    PreName{"phi-2", Pre::kGpt2, 0},
+    PreName{"jina-es", Pre::kGpt2, 0},
+    PreName{"jina-de", Pre::kGpt2, 0},
+    PreName{"gigachat", Pre::kGpt2, 0},
+    PreName{"jina-v2-es", Pre::kGpt2, 0},
+    PreName{"jina-v2-de", Pre::kGpt2, 0},
+    PreName{"a.x-4.0", Pre::kGpt2, 0},
+    PreName{"mellum", Pre::kGpt2, 0},
+    PreName{"modern-bert", Pre::kGpt2, 0},
+    PreName{"jais-2", Pre::kJais2, 0},
+    PreName{"gemma4", Pre::kGemma4, kEscapeSpaces},
+    PreName{"granite-embed-multi-311m", Pre::kGemma4, kEscapeSpaces},
+    PreName{"sarvam-moe", Pre::kGemma4, kEscapeSpaces | kKeepSpaces},
+    PreName{"jina-v1-en", Pre::kGpt2, kAddSep},
+    PreName{"jina-v2-code", Pre::kGpt2, kAddSep},
+    PreName{"roberta-bpe", Pre::kGpt2, kAddSep},
+    PreName{"whitespace", Pre::kWhitespace, 0},
+    PreName{"refact", Pre::kStarcoder, 0},
+    PreName{"command-r", Pre::kStarcoder, kKeepSpaces},
+    PreName{"qwen2", Pre::kQwen2, kKeepSpaces},
+    PreName{"deepseek-r1-qwen", Pre::kQwen2, kKeepSpaces},
+    PreName{"kormo", Pre::kQwen2, kKeepSpaces},
+    PreName{"f2llmv2", Pre::kQwen2, kKeepSpaces},
+    PreName{"qwen35", Pre::kQwen35, kKeepSpaces},
+    PreName{"stablelm2", Pre::kQwen2, 0},
+    PreName{"olmo", Pre::kGpt2, 0},
+    PreName{"dbrx", Pre::kLlama3, 0},
+    PreName{"smaug-bpe", Pre::kLlama3, 0},
+    PreName{"poro-chat", Pre::kPoro, kKeepSpaces},
+    PreName{"chatglm-bpe", Pre::kLlama3, kNoBos},
+    PreName{"glm4", Pre::kLlama3, kNoBos | kIgnoreMerges},
+    PreName{"glm5", Pre::kLlama3, kNoBos | kIgnoreMerges},
+    PreName{"viking", Pre::kViking, kKeepSpaces},
+    PreName{"jais", Pre::kGpt2, 0},
+    PreName{"tekken", Pre::kTekken, kKeepSpaces | kIgnoreMerges | kAddBos},
+    PreName{"smollm", Pre::kStarcoder, kKeepSpaces},
+    PreName{"codeshell", Pre::kStarcoder, 0},
+    PreName{"bloom", Pre::kPoro, 0},
+    PreName{"gpt3-finnish", Pre::kPoro, 0},
+    PreName{"exaone", Pre::kStarcoder, 0},
+    PreName{"exaone4", Pre::kGpt2, 0},
+    PreName{"exaone-moe", Pre::kExaoneMoe, 0},
+    PreName{"chameleon", Pre::kChameleon, kAddBos | kKeepSpaces},
+    PreName{"minerva-7b", Pre::kStarcoder, 0},
+    PreName{"megrez", Pre::kQwen2, 0},
+    PreName{"gpt-4o", Pre::kGpt4o, kKeepSpaces},
+    PreName{"llama4", Pre::kGpt4o, kKeepSpaces},
+    PreName{"kanana2", Pre::kGpt4o, kKeepSpaces},
+    PreName{"talkie", Pre::kGpt4o, kKeepSpaces},
+    PreName{"granite-embed-multi-97m", Pre::kGraniteEmbMulti, kKeepSpaces | kIgnoreMerges},
+    PreName{"tiny_aya", Pre::kTinyAya, kKeepSpaces},
+    PreName{"cohere2moe", Pre::kTinyAya, kKeepSpaces},
+    PreName{"superbpe", Pre::kSuperbpe, kKeepSpaces},
+    PreName{"trillion", Pre::kGpt2, kKeepSpaces},
+    PreName{"granite-docling", Pre::kGpt2, kKeepSpaces},
+    PreName{"bailingmoe", Pre::kBailingmoe, kKeepSpaces},
+    PreName{"bailingmoe2", Pre::kBailingmoe, kKeepSpaces},
+    PreName{"llada-moe", Pre::kBailingmoe, kKeepSpaces},
+    PreName{"seed-coder", Pre::kSeedCoder, kKeepSpaces},
+    PreName{"hunyuan", Pre::kQwen2, kKeepSpaces},
+    PreName{"hunyuan-dense", Pre::kDeepseek3, kKeepSpaces},
+    PreName{"hy_v4", Pre::kDeepseek3, kKeepSpaces},
+    PreName{"joyai-llm", Pre::kDeepseek3, kKeepSpaces},
+    PreName{"kimi-k2", Pre::kKimiK2, kKeepSpaces},
+    PreName{"ufakzeka", Pre::kUfakzeka, kKeepSpaces},
+    PreName{"grok-2", Pre::kQwen2, kKeepSpaces},
+    PreName{"afmoe", Pre::kAfmoe, kKeepSpaces},
+    PreName{"laguna", Pre::kLaguna, kKeepSpaces},
+    PreName{"minimax-m2", Pre::kGpt4o, kKeepSpaces},
+    PreName{"solar-open", Pre::kQwen2, kKeepSpaces},
+    PreName{"mellum2", Pre::kStarcoder, 0},
+};
+
+// ---- the vocabulary, as llama_vocab::impl::load leaves it ----
+
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringMap = std::unordered_map<std::string, std::int32_t, StringHash, std::equal_to<>>;
+
+enum class Kind { kSpm, kBpe, kWpm };
+
+constexpr std::int32_t kNull = -1;
+
+struct Vocab {
+    std::string file;
+    Kind kind = Kind::kSpm;
+    bool gemma4_pre = false;
+    std::vector<std::string> text;
+    std::vector<float> score;
+    std::vector<std::uint32_t> attr;
+    StringMap to_id;
+    StringMap merge_rank;  // "left right" -> rank (first occurrence wins)
+    std::int32_t bos = 1, eos = 2, unk = 0, sep = kNull, pad = kNull, mask = kNull, eot = kNull, eom = kNull;
+    std::array<std::int32_t, 6> fim{kNull, kNull, kNull, kNull, kNull, kNull};  // pre suf mid pad rep sep
+    bool add_space_prefix = false, add_bos = false, add_eos = false, add_sep = false;
+    bool ignore_merges = false, clean_spaces = false, escape_whitespaces = true, byte_encode = true;
+    bool lowercase = true, strip_accents = true;
+    std::size_t max_token_len = 0;
+    std::vector<std::int32_t> special_cache;  // control / user-defined / unknown, longest first
+    std::vector<std::string> piece;           // token_to_piece(id, special = true)
+    std::optional<llama::WordSplitter> splitter;
+
+    std::int32_t find(std::string_view s) const {
+        const auto it = to_id.find(s);
+        return it == to_id.end() ? kNull : it->second;
     }
-    return map;
-}
+    std::int32_t n_tokens() const { return static_cast<std::int32_t>(text.size()); }
+};
 
-// Python's str.isspace (what `not t.strip()` tests), for the code points a vocabulary holds.
-bool is_python_whitespace(char32_t cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-           cp == 0x205F || cp == 0x3000;
-}
-
-bool in_byte_alphabet(char32_t cp) {
-    return (cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 323);
-}
-
-bool spelled_in_bytes(const std::string& token) {
-    for (auto cp : code_points(token)) {
-        if (!in_byte_alphabet(cp)) return false;
-    }
-    return true;
-}
-
-std::string respell_in_bytes(const std::string& token) {
-    static const auto kMap = byte_alphabet();
-    std::string out;
-    for (unsigned char b : token) out += utf8(kMap[b]);
-    return out;
-}
-
-// transformers' generate_merges(vocab, vocab_scores): every split of every token into two
-// vocabulary tokens, ordered by score, then by the code-point lengths of the two parts (all
-// descending, stable), each token's splits first ordered by the parts' ids.
-json merges_from_scores(const std::vector<std::string>& tokens, const std::vector<double>& scores) {
-    std::unordered_map<std::string, std::int64_t> vocab;
-    for (std::size_t i = 0; i < tokens.size(); ++i) vocab[tokens[i]] = static_cast<std::int64_t>(i);
-    std::unordered_map<std::string, double> score_of;  // dict(zip(tokens, scores)): last value wins
-    for (std::size_t i = 0; i < tokens.size(); ++i) score_of[tokens[i]] = scores[i];
-    struct Merge {
-        std::string left, right;
-        double score;
-        std::size_t left_len, right_len;
-    };
-    std::vector<Merge> merges;
-    std::set<std::string> seen;
-    for (const auto& token : tokens) {
-        if (!seen.insert(token).second) continue;  // dict order: first occurrence
-        const auto cps = code_points(token);
-        std::vector<Merge> local;
-        std::size_t byte_pos = 0;
-        for (std::size_t k = 1; k < cps.size(); ++k) {
-            byte_pos += utf8(cps[k - 1]).size();
-            // An invalid byte counts as one code point but re-encodes longer: no split past it.
-            if (byte_pos >= token.size()) break;
-            auto l = token.substr(0, byte_pos), r = token.substr(byte_pos);
-            if (vocab.count(l) && vocab.count(r)) local.push_back({l, r, score_of[token], k, cps.size() - k});
+const std::string& byte_char(unsigned char b) {
+    static const std::array<std::string, 256> table = [] {
+        std::array<std::string, 256> t;
+        int extra = 0;
+        for (int c = 0; c < 256; ++c) {
+            const bool printable = (c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF);
+            append_utf8(t[static_cast<std::size_t>(c)], static_cast<char32_t>(printable ? c : 256 + extra++));
         }
-        std::stable_sort(local.begin(), local.end(), [&](const Merge& a, const Merge& b) {
-            const auto ka = std::make_pair(vocab[a.left], vocab[a.right]);
-            const auto kb = std::make_pair(vocab[b.left], vocab[b.right]);
-            return ka < kb;
-        });
-        merges.insert(merges.end(), local.begin(), local.end());
+        return t;
+    }();
+    return table[b];
+}
+
+// The byte a GPT-2 byte-alphabet character stands for, or -1.
+int byte_of_char(char32_t cp) {
+    static const std::unordered_map<char32_t, int> table = [] {
+        std::unordered_map<char32_t, int> t;
+        for (int b = 0; b < 256; ++b) {
+            const auto cps = decode_utf8(byte_char(static_cast<unsigned char>(b)));
+            t[cps[0]] = b;
+        }
+        return t;
+    }();
+    const auto it = table.find(cp);
+    return it == table.end() ? -1 : it->second;
+}
+
+std::string hex_byte_token(unsigned char b) {
+    static const char* hex = "0123456789ABCDEF";
+    return std::string{'<', '0', 'x', hex[b >> 4], hex[b & 15], '>'};
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+    if (s.find(from) == std::string::npos) return;
+    std::string out;
+    out.reserve(s.size() + s.size() / 4);
+    std::size_t prev = 0;
+    for (std::size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, prev)) {
+        out.append(s, prev, pos - prev);
+        out.append(to);
+        prev = pos + from.size();
     }
-    std::stable_sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
-        return std::tie(a.score, a.left_len, a.right_len) > std::tie(b.score, b.left_len, b.right_len);
-    });
-    json out = json::array();
-    for (const auto& m : merges) out.push_back(json::array({m.left, m.right}));
-    return out;
+    out.append(s, prev, std::string::npos);
+    s = std::move(out);
 }
 
-json template_processing(const std::vector<std::string>& tokens, std::optional<std::int64_t> bos,
-                         std::optional<std::int64_t> eos) {
-    json single = json::array(), pair = json::array(), special = json::object();
-    auto add_special = [&](json& seq, std::int64_t id, int type_id) {
-        const auto& t = tokens[static_cast<std::size_t>(id)];
-        seq.push_back({{"SpecialToken", {{"id", t}, {"type_id", type_id}}}});
-        special[t] = {{"id", t}, {"ids", {id}}, {"tokens", {t}}};
+// The token of byte `b` in an SPM vocabulary: <0xXX>, else the byte itself.
+std::int32_t spm_byte_token(const Vocab& v, unsigned char b) {
+    if (const auto id = v.find(hex_byte_token(b)); id != kNull) return id;
+    if (const auto id = v.find(std::string(1, static_cast<char>(b))); id != kNull) return id;
+    throw_bad_input("{}: SentencePiece vocabulary has no token for byte 0x{:02X} (neither <0x{:02X}> nor the byte)", v.file,
+                    b, b);
+}
+
+// llama_vocab::impl::token_to_piece(id, special = true), cached at load.
+std::string make_piece(const Vocab& v, std::int32_t id) {
+    const auto attr = v.attr[static_cast<std::size_t>(id)];
+    const std::string& t = v.text[static_cast<std::size_t>(id)];
+    if (attr & (kAttrUnknown | kAttrControl | kAttrUserDefined)) return t;
+    if (attr & kAttrNormal) {
+        std::string r = t;
+        if (v.kind != Kind::kBpe || v.escape_whitespaces) {
+            replace_all(r, kSpace, " ");
+            return r;
+        }
+        std::string out;
+        for (char32_t cp : decode_utf8(t)) {
+            const int b = byte_of_char(cp);
+            if (b >= 0) {
+                out += static_cast<char>(b);
+            } else {
+                std::string utf8;
+                append_utf8(utf8, cp);
+                out += "[UNK_BYTE_0x";
+                for (unsigned char c : utf8) out += fmt::format("{:02x}", c);
+                out += t + "]";
+            }
+        }
+        return out;
+    }
+    if ((attr & kAttrByte) && v.kind != Kind::kWpm && t.size() >= 5) {
+        return std::string(1, static_cast<char>(std::strtol(t.substr(3, 2).c_str(), nullptr, 16)));
+    }
+    return "";
+}
+
+bool contains(const std::vector<std::string_view>& names, std::string_view s) {
+    return std::find(names.begin(), names.end(), s) != names.end();
+}
+
+Vocab load_vocab(const io::GgufFile& f) {
+    Vocab v;
+    v.file = f.path().string();
+    const std::string& src = v.file;
+    if (!f.has("tokenizer.ggml.model")) throw_bad_input("{}: no tokenizer (missing metadata key 'tokenizer.ggml.model')", src);
+    const std::string model = f.get_string("tokenizer.ggml.model");
+    std::string pre_name = f.get_string_or("tokenizer.ggml.pre", "");
+    if (model == "llama") {
+        v.kind = Kind::kSpm;
+    } else if (model == "bert") {
+        v.kind = Kind::kWpm;
+        v.bos = 101, v.eos = kNull, v.unk = 100, v.sep = 102, v.pad = 0, v.mask = 103;
+    } else if (model == "gpt2" || model == "gemma4") {
+        v.kind = Kind::kBpe;
+        if (!f.has("tokenizer.ggml.merges")) throw_bad_input("{}: missing metadata key 'tokenizer.ggml.merges'", src);
+        const auto merges = f.get_string_array("tokenizer.ggml.merges");
+        v.merge_rank.reserve(merges.size());
+        for (std::size_t i = 0; i < merges.size(); ++i) {
+            const std::string& m = merges[i];
+            const auto pos = m.find(' ', 1);
+            // llama.cpp keeps ("", "") for a merge without a space: it never matches.
+            if (pos != std::string::npos) v.merge_rank.emplace(m, static_cast<std::int32_t>(i));
+        }
+        if (model == "gpt2") {
+            v.bos = 11, v.eos = 11, v.unk = kNull;
+        } else {
+            v.bos = v.eos = v.unk = kNull;
+            pre_name = "gemma4";
+        }
+    } else {
+        throw_bad_input("{}: tokenizer.ggml.model '{}' is not supported (supported: llama, gpt2, gemma4, bert)", src, model);
+    }
+
+    if (v.kind == Kind::kBpe) {
+        v.escape_whitespaces = false;
+        v.clean_spaces = true;
+        const PreName* entry = nullptr;
+        const std::string_view lookup = pre_name.empty() ? "default" : pre_name;
+        for (const auto& p : kPreNames) {
+            if (p.name == lookup) entry = &p;
+        }
+        if (entry == nullptr) {
+            throw_bad_input("{}: tokenizer.ggml.pre '{}' is not a pre-tokenizer type llama.cpp knows", src, pre_name);
+        }
+        v.clean_spaces = !(entry->flags & kKeepSpaces);
+        v.ignore_merges = entry->flags & kIgnoreMerges;
+        v.add_bos = entry->flags & kAddBos;
+        v.escape_whitespaces = entry->flags & kEscapeSpaces;
+        v.add_sep = entry->flags & kAddSep;
+        if (entry->flags & kNoBos) v.bos = kNull;
+        v.gemma4_pre = entry->pre == Pre::kGemma4 && entry->name != "sarvam-moe";
+        v.byte_encode = !(entry->pre == Pre::kGemma4 || entry->pre == Pre::kWhitespace);
+        try {
+            v.splitter.emplace(pre_regexes(entry->pre));
+        } catch (const Error& e) {
+            throw Error(e.code(), fmt::format("{}: tokenizer.ggml.pre '{}': {}", src, pre_name, e.what()));
+        }
+    } else if (v.kind == Kind::kSpm) {
+        v.add_space_prefix = true;
+        v.add_bos = true;
+    } else {
+        v.clean_spaces = true;
+        v.add_bos = true;
+        v.add_sep = true;
+    }
+    v.add_space_prefix = f.get_bool_or("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+
+    if (!f.has("tokenizer.ggml.tokens")) throw_bad_input("{}: missing metadata key 'tokenizer.ggml.tokens'", src);
+    v.text = f.get_string_array("tokenizer.ggml.tokens");
+    const std::size_t n = v.text.size();
+    if (f.has("tokenizer.ggml.scores")) {
+        const auto scores = f.get_float_array("tokenizer.ggml.scores");
+        if (scores.size() < n) throw_bad_input("{}: tokenizer.ggml.scores has {} entries for {} tokens", src, scores.size(), n);
+        v.score.assign(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(n));
+    } else {
+        v.score.assign(n, 0.0f);
+    }
+    v.attr.assign(n, kAttrNormal);
+    if (f.has("tokenizer.ggml.token_type")) {
+        const auto types = f.get_int_array("tokenizer.ggml.token_type");
+        if (types.size() < n) throw_bad_input("{}: tokenizer.ggml.token_type has {} entries for {} tokens", src, types.size(), n);
+        for (std::size_t i = 0; i < n; ++i) v.attr[i] = attr_of_type(types[i]);
+    }
+    v.to_id.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (v.text[i].empty()) v.text[i] = fmt::format("[EMPTY_{}]", i);
+        if (!v.to_id.emplace(v.text[i], static_cast<std::int32_t>(i)).second) {
+            throw_bad_input("{}: token {} ('{}') appears twice in tokenizer.ggml.tokens", src, i, v.text[i]);
+        }
+        v.max_token_len = std::max(v.max_token_len, v.text[i].size());
+    }
+
+    // Special token ids: the file's, where in range, else the defaults above (dropped when out of
+    // range).
+    const auto nt = static_cast<std::int64_t>(n);
+    auto id_key = [&](const char* key, std::int32_t& id) {
+        if (id >= 0 && id >= nt) id = kNull;
+        if (!f.has(key)) return;
+        const auto value = f.get_int(key);
+        if (value >= 0 && value < nt) id = static_cast<std::int32_t>(value);
     };
-    if (bos) add_special(single, *bos, 0);
-    single.push_back({{"Sequence", {{"id", "A"}, {"type_id", 0}}}});
-    if (eos) add_special(single, *eos, 0);
-    if (bos) add_special(pair, *bos, 0);
-    pair.push_back({{"Sequence", {{"id", "A"}, {"type_id", 0}}}});
-    if (eos) add_special(pair, *eos, 0);
-    if (bos) add_special(pair, *bos, 1);
-    pair.push_back({{"Sequence", {{"id", "B"}, {"type_id", 1}}}});
-    if (eos) add_special(pair, *eos, 1);
-    return {{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", special}};
+    id_key("tokenizer.ggml.bos_token_id", v.bos);
+    id_key("tokenizer.ggml.eos_token_id", v.eos);
+    id_key("tokenizer.ggml.eot_token_id", v.eot);
+    id_key("tokenizer.ggml.eom_token_id", v.eom);
+    id_key("tokenizer.ggml.unknown_token_id", v.unk);
+    id_key("tokenizer.ggml.seperator_token_id", v.sep);
+    id_key("tokenizer.ggml.padding_token_id", v.pad);
+    id_key("tokenizer.ggml.mask_token_id", v.mask);
+    const std::array<const char*, 6> fim_keys{"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.fim_suf_token_id",
+                                              "tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.fim_pad_token_id",
+                                              "tokenizer.ggml.fim_rep_token_id", "tokenizer.ggml.fim_sep_token_id"};
+    for (std::size_t k = 0; k < fim_keys.size(); ++k) id_key(fim_keys[k], v.fim[k]);
+    id_key("tokenizer.ggml.prefix_token_id", v.fim[0]);
+    id_key("tokenizer.ggml.suffix_token_id", v.fim[1]);
+    id_key("tokenizer.ggml.middle_token_id", v.fim[2]);
+    v.add_bos = f.get_bool_or("tokenizer.ggml.add_bos_token", v.add_bos);
+    v.add_eos = f.get_bool_or("tokenizer.ggml.add_eos_token", v.add_eos);
+    v.add_sep = f.get_bool_or("tokenizer.ggml.add_sep_token", v.add_sep);
+    if (v.gemma4_pre) v.add_bos = true;
+    v.lowercase = f.get_bool_or("tokenizer.ggml.normalizer.lowercase", v.lowercase);
+    v.strip_accents = f.get_bool_or("tokenizer.ggml.normalizer.strip_accents", v.lowercase);
+
+    // Tokens llama.cpp recognises by their text and makes control tokens. The end-of-turn and
+    // FIM names take the first match when the file names none (llama.cpp scans a hash map; with
+    // two candidates of one kind in a vocabulary its choice may differ).
+    auto make_control = [&](std::int32_t id) { v.attr[static_cast<std::size_t>(id)] |= kAttrControl; };
+    auto detect = [&](std::int32_t& slot, const std::vector<std::string_view>& names) {
+        if (slot != kNull) return;
+        for (std::int32_t id = 0; id < v.n_tokens(); ++id) {
+            if (contains(names, v.text[static_cast<std::size_t>(id)])) {
+                slot = id;
+                make_control(id);
+                return;
+            }
+        }
+    };
+    detect(v.eot, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>",
+                   "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"});
+    detect(v.eom, {"<|eom_id|>"});
+    detect(v.fim[0], {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>",
+                      "<|prefix|>"});
+    detect(v.fim[1], {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>",
+                      "<|suffix|>"});
+    detect(v.fim[2], {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>",
+                      "<|middle|>"});
+    detect(v.fim[3], {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"});
+    detect(v.fim[4], {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"});
+    detect(v.fim[5], {"<|file_sep|>"});
+    for (std::int32_t id = 0; id < v.n_tokens(); ++id) {
+        auto& a = v.attr[static_cast<std::size_t>(id)];
+        if ((a & kAttrControl) && v.text[static_cast<std::size_t>(id)].find("unused") != std::string::npos) a |= kAttrUnused;
+    }
+    const std::vector<std::string_view> eog_names{
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+        "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+        "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["};
+    std::vector<std::int32_t> eog;
+    for (std::int32_t id : {v.fim[3], v.fim[4], v.fim[5]}) {
+        if (id != kNull) eog.push_back(id);
+    }
+    for (std::int32_t id = 0; id < v.n_tokens(); ++id) {
+        if (contains(eog_names, v.text[static_cast<std::size_t>(id)])) {
+            eog.push_back(id);
+            make_control(id);
+        }
+    }
+    for (std::int32_t id = 0; id < v.n_tokens(); ++id) {
+        const auto& t = v.text[static_cast<std::size_t>(id)];
+        if (t == "<|channel|>" || t == "<|message|>" || t == "<|start|>" || t == "<|constrain|>") {
+            v.attr[static_cast<std::size_t>(id)] = kAttrUserDefined;
+        }
+    }
+    for (std::int32_t id : {v.eos, v.eot, v.eom}) {
+        if (id != kNull) eog.push_back(id);
+    }
+    auto eog_text = [&](std::string_view t) {
+        for (auto id : eog) {
+            if (v.text[static_cast<std::size_t>(id)] == t) return id;
+        }
+        return kNull;
+    };
+    // o200k_harmony / solar-open: <|end|> is not an end of generation there, and renders.
+    const bool has_call = eog_text("<|call|>") != kNull || eog_text("<|calls|>") != kNull;
+    if (eog_text("<|end|>") != kNull && has_call && (eog_text("<|return|>") != kNull || eog_text("<|flush|>") != kNull)) {
+        v.attr[static_cast<std::size_t>(eog_text("<|end|>"))] = kAttrUserDefined;
+    }
+    // gemma4 and plamo have a normal </s>.
+    if (eog_text("</s>") != kNull && (eog_text("<|tool_response>") != kNull || eog_text("<|plamo:eos|>") != kNull)) {
+        v.attr[static_cast<std::size_t>(eog_text("</s>"))] = kAttrNormal;
+    }
+
+    for (std::int32_t id = 0; id < v.n_tokens(); ++id) {
+        if (v.attr[static_cast<std::size_t>(id)] & (kAttrControl | kAttrUserDefined | kAttrUnknown)) v.special_cache.push_back(id);
+    }
+    std::stable_sort(v.special_cache.begin(), v.special_cache.end(), [&](std::int32_t a, std::int32_t b) {
+        return v.text[static_cast<std::size_t>(a)].size() > v.text[static_cast<std::size_t>(b)].size();
+    });
+    v.piece.resize(n);
+    for (std::int32_t id = 0; id < v.n_tokens(); ++id) v.piece[static_cast<std::size_t>(id)] = make_piece(v, id);
+
+    // Per-model attributes llama.cpp sets by name.
+    std::string model_name = f.get_string_or("general.name", "");
+    std::transform(model_name.begin(), model_name.end(), model_name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string arch = f.get_string_or("general.architecture", "");
+    auto set_attr = [&](std::string_view token, std::uint32_t bit, bool on) {
+        const auto id = v.find(token);
+        if (id == kNull) return;
+        auto& a = v.attr[static_cast<std::size_t>(id)];
+        a = on ? (a | bit) : (a & ~bit);
+    };
+    const auto has = [](const std::string& s, std::string_view sub) { return s.find(sub) != std::string::npos; };
+    if (has(pre_name, "jina-v2-de") || has(pre_name, "jina-v2-es") || has(pre_name, "jina-v2-code") ||
+        has(arch, "nomic-bert-moe") || has(arch, "jina-bert-v3")) {
+        set_attr("<mask>", kAttrLstrip, true);
+    } else if (has(model_name, "phi-3") || has(model_name, "phi3")) {
+        for (auto id : v.special_cache) v.attr[static_cast<std::size_t>(id)] |= kAttrRstrip;
+        set_attr("</s>", kAttrRstrip, true);
+        for (const char* t : {"<unk>", "<s>", "<|endoftext|>"}) set_attr(t, kAttrRstrip, false);
+    } else if (has(model_name, "modern-bert")) {
+        set_attr("[MASK]", kAttrLstrip, true);
+    }
+    return v;
 }
 
-json added_token(std::int64_t id, const std::string& content, bool special) {
-    return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-            {"rstrip", false},   {"normalized", false}, {"special", special}};
+// ---- llama_vocab::impl::tokenizer_st_partition ----
+
+struct Fragment {
+    std::int32_t token = kNull;  // kNull: raw text [offset, offset + length)
+    std::size_t offset = 0, length = 0;
+};
+
+bool c_isspace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+std::vector<Fragment> partition(const Vocab& v, std::string_view text, bool parse_special) {
+    std::vector<Fragment> frags;
+    if (text.empty()) return frags;
+    frags.push_back({kNull, 0, text.size()});
+    for (const auto id : v.special_cache) {
+        const auto attr = v.attr[static_cast<std::size_t>(id)];
+        if (!parse_special && (attr & (kAttrControl | kAttrUnknown))) continue;
+        const std::string& tok = v.text[static_cast<std::size_t>(id)];
+        std::vector<Fragment> next;
+        next.reserve(frags.size());
+        for (const auto& fr : frags) {
+            if (fr.token != kNull) {
+                next.push_back(fr);
+                continue;
+            }
+            std::size_t base = fr.offset, len = fr.length;
+            while (true) {
+                const auto match = text.substr(0, base + len).find(tok, base);
+                if (match == std::string_view::npos) {
+                    next.push_back({kNull, base, len});
+                    break;
+                }
+                std::size_t left = match - base;
+                if (attr & kAttrLstrip) {
+                    while (left > 0 && c_isspace(text[base + left - 1])) --left;
+                }
+                if (left > 0) next.push_back({kNull, base, left});
+                next.push_back({id, 0, 0});
+                if (match + tok.size() >= base + len) break;
+                std::size_t right_off = match + tok.size();
+                std::size_t right_len = len - ((match - base) + tok.size());
+                if (attr & kAttrRstrip) {
+                    while (right_len > 0 && c_isspace(text[right_off])) {
+                        ++right_off;
+                        --right_len;
+                    }
+                }
+                if (right_len == 0) break;
+                base = right_off;
+                len = right_len;
+            }
+        }
+        frags = std::move(next);
+    }
+    return frags;
 }
+
+// ---- the models ----
+
+// llm_tokenizer_spm_session over one fragment (spaces already U+2581).
+void spm_tokenize(const Vocab& v, const std::string& text, std::vector<std::int32_t>& out) {
+    struct Symbol {
+        int prev, next;
+        std::size_t off, n;
+    };
+    struct Bigram {
+        int left, right;
+        float score;
+        std::size_t size;
+    };
+    const auto worse = [](const Bigram& l, const Bigram& r) {
+        return l.score < r.score || (l.score == r.score && l.left > r.left);
+    };
+    std::vector<Symbol> symbols;
+    static constexpr std::array<std::size_t, 16> kLen{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    for (std::size_t off = 0; off < text.size();) {
+        const std::size_t n = std::min(kLen[static_cast<unsigned char>(text[off]) >> 4], text.size() - off);
+        const int index = static_cast<int>(symbols.size());
+        symbols.push_back({index - 1, off + n == text.size() ? -1 : index + 1, off, n});
+        off += n;
+    }
+    std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
+    std::unordered_map<std::string, std::pair<int, int>, StringHash, std::equal_to<>> rev_merge;
+    auto try_add = [&](int left, int right) {
+        if (left == -1 || right == -1) return;
+        const std::string_view piece(text.data() + symbols[static_cast<std::size_t>(left)].off,
+                                     symbols[static_cast<std::size_t>(left)].n + symbols[static_cast<std::size_t>(right)].n);
+        const auto id = v.find(piece);
+        if (id == kNull) return;
+        queue.push({left, right, v.score[static_cast<std::size_t>(id)], piece.size()});
+        rev_merge.insert_or_assign(std::string(piece), std::make_pair(left, right));
+    };
+    for (int i = 1; i < static_cast<int>(symbols.size()); ++i) try_add(i - 1, i);
+    while (!queue.empty()) {
+        const Bigram b = queue.top();
+        queue.pop();
+        auto& l = symbols[static_cast<std::size_t>(b.left)];
+        auto& r = symbols[static_cast<std::size_t>(b.right)];
+        if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;
+        l.n += r.n;
+        r.n = 0;
+        l.next = r.next;
+        if (r.next >= 0) symbols[static_cast<std::size_t>(r.next)].prev = b.left;
+        try_add(l.prev, b.left);
+        try_add(b.left, l.next);
+    }
+    const std::function<void(const Symbol&)> resegment = [&](const Symbol& s) {
+        const std::string_view piece(text.data() + s.off, s.n);
+        if (const auto id = v.find(piece); id != kNull) {
+            out.push_back(id);
+            return;
+        }
+        const auto it = rev_merge.find(piece);
+        if (it == rev_merge.end()) {
+            for (char c : piece) out.push_back(spm_byte_token(v, static_cast<unsigned char>(c)));
+            return;
+        }
+        const auto [a, b] = it->second;
+        resegment(symbols[static_cast<std::size_t>(a)]);
+        resegment(symbols[static_cast<std::size_t>(b)]);
+    };
+    if (symbols.empty()) return;
+    for (int i = 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next) resegment(symbols[static_cast<std::size_t>(i)]);
+}
+
+// llm_tokenizer_bpe_session::tokenize over one fragment.
+void bpe_tokenize(const Vocab& v, const std::string& text, std::vector<std::int32_t>& out) {
+    const auto cpts = decode_utf8(text);
+    struct Symbol {
+        std::size_t off, n;
+    };
+    struct Bigram {
+        int left, right, rank;
+        std::size_t size;
+    };
+    const auto worse = [](const Bigram& l, const Bigram& r) { return l.rank > r.rank || (l.rank == r.rank && l.left > r.left); };
+    std::string word;
+    std::string key;
+    std::vector<Symbol> symbols;
+    std::vector<Bigram> heap;
+    static constexpr std::array<std::size_t, 16> kLen{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    for (const auto& [begin, end] : v.splitter->split(cpts)) {
+        word.clear();
+        if (v.byte_encode) {
+            std::string raw;
+            for (std::size_t i = begin; i < end; ++i) append_utf8(raw, cpts[i]);
+            for (unsigned char c : raw) word += byte_char(c);
+        } else {
+            for (std::size_t i = begin; i < end; ++i) append_utf8(word, cpts[i]);
+        }
+        symbols.clear();
+        heap.clear();
+        std::size_t offset = 0;
+        if (v.ignore_merges && v.find(word) != kNull) {
+            symbols.push_back({0, word.size()});
+            offset = word.size();
+        } else if (v.gemma4_pre && word.find_first_not_of('\n') == std::string::npos && v.find(word) != kNull) {
+            symbols.push_back({0, word.size()});
+            offset = word.size();
+        }
+        while (offset < word.size()) {
+            const std::size_t n = std::min(word.size() - offset, kLen[static_cast<unsigned char>(word[offset]) >> 4]);
+            symbols.push_back({offset, n});
+            offset += n;
+        }
+        // Symbols stay in text order; a merged-away symbol has n == 0, so a symbol's neighbours
+        // are the nearest ones with n > 0.
+        std::vector<int> prev(symbols.size()), next(symbols.size());
+        for (std::size_t i = 0; i < symbols.size(); ++i) {
+            prev[i] = static_cast<int>(i) - 1;
+            next[i] = i + 1 == symbols.size() ? -1 : static_cast<int>(i) + 1;
+        }
+        auto add_bigram = [&](int left, int right) {
+            if (left == -1 || right == -1) return;
+            const auto& l = symbols[static_cast<std::size_t>(left)];
+            const auto& r = symbols[static_cast<std::size_t>(right)];
+            key.assign(word, l.off, l.n);
+            key += ' ';
+            key.append(word, r.off, r.n);
+            const auto it = v.merge_rank.find(key);
+            if (it == v.merge_rank.end()) return;
+            heap.push_back({left, right, it->second, l.n + r.n});
+            std::push_heap(heap.begin(), heap.end(), worse);
+        };
+        for (int i = 1; i < static_cast<int>(symbols.size()); ++i) add_bigram(i - 1, i);
+        while (!heap.empty()) {
+            std::pop_heap(heap.begin(), heap.end(), worse);
+            const Bigram b = heap.back();
+            heap.pop_back();
+            auto& l = symbols[static_cast<std::size_t>(b.left)];
+            auto& r = symbols[static_cast<std::size_t>(b.right)];
+            // Outdated: a side was merged away or grew since (the text then no longer matches;
+            // both sides start where they did, so the total size decides).
+            if (l.n == 0 || r.n == 0 || l.n + r.n != b.size || l.off + l.n != r.off) continue;
+            l.n += r.n;
+            r.n = 0;
+            next[static_cast<std::size_t>(b.left)] = next[static_cast<std::size_t>(b.right)];
+            if (next[static_cast<std::size_t>(b.right)] >= 0) {
+                prev[static_cast<std::size_t>(next[static_cast<std::size_t>(b.right)])] = b.left;
+            }
+            add_bigram(prev[static_cast<std::size_t>(b.left)], b.left);
+            add_bigram(b.left, next[static_cast<std::size_t>(b.left)]);
+        }
+        for (const auto& s : symbols) {
+            if (s.n == 0) continue;
+            const std::string_view piece(word.data() + s.off, s.n);
+            if (const auto id = v.find(piece); id != kNull) {
+                out.push_back(id);
+                continue;
+            }
+            for (char c : piece) {
+                const auto id = v.byte_encode ? v.find(std::string(1, c)) : v.find(hex_byte_token(static_cast<unsigned char>(c)));
+                if (id != kNull) out.push_back(id);
+            }
+        }
+    }
+}
+
+bool is_chinese_char(char32_t cp) {
+    return (cp >= 0x04E00 && cp <= 0x09FFF) || (cp >= 0x03400 && cp <= 0x04DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+           (cp >= 0x0F900 && cp <= 0x0FAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+// llm_tokenizer_wpm_session::tokenize over one fragment.
+void wpm_tokenize(const Vocab& v, const std::string& text, std::vector<std::int32_t>& out) {
+    std::vector<std::string> words(1);
+    for (char32_t cp : decode_utf8(text)) {
+        if (v.strip_accents) cp = llama::cpt_nfd_first(cp);
+        const auto flags = cpt_flags(cp);
+        if (flags & llama::kWhitespace) {
+            if (!words.back().empty()) words.emplace_back();
+            continue;
+        }
+        if (cp == 0 || cp == 0xFFFD || (flags & llama::kControl)) continue;
+        if (v.strip_accents && (flags & llama::kMark)) continue;
+        std::string s;
+        append_utf8(s, v.lowercase ? llama::cpt_tolower(cp) : cp);
+        if ((flags & llama::kPunctuation) || (cp < 0x7F && (flags & llama::kSymbol)) || is_chinese_char(cp)) {
+            if (!words.back().empty()) words.emplace_back();
+            words.back() = s;
+            words.emplace_back();
+        } else {
+            words.back() += s;
+        }
+    }
+    for (const auto& w : words) {
+        if (w.empty()) continue;
+        const std::string word = std::string(kSpace) + w;
+        const std::size_t n = word.size();
+        const std::size_t before = out.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            bool match = false;
+            for (std::size_t j = std::min(n, i + v.max_token_len + 1); j > i; --j) {
+                const auto id = v.find(std::string_view(word).substr(i, j - i));
+                if (id != kNull) {
+                    out.push_back(id);
+                    match = true;
+                    i = j - 1;
+                    break;
+                }
+            }
+            if (!match) {
+                out.resize(before);
+                break;
+            }
+        }
+        if (out.size() == before) out.push_back(v.unk);
+    }
+}
+
+class LlamaVocabTokenizer final : public GgufTokenizer {
+public:
+    explicit LlamaVocabTokenizer(Vocab v) : v_(std::move(v)) {
+        if (v_.bos != kNull) special_.bos = v_.bos;
+        if (v_.eos != kNull) special_.eos = v_.eos;
+        if (v_.pad != kNull) special_.pad = v_.pad;
+        special_.add_bos = v_.add_bos;
+        special_.add_eos = v_.add_eos;
+    }
+
+    std::vector<std::int32_t> encode(std::string_view text, bool add_special) const override {
+        return encode(text, add_special, false);
+    }
+
+    std::vector<std::int32_t> encode(std::string_view text, bool add_special, bool parse_special) const override {
+        std::vector<std::int32_t> out;
+        const auto frags = partition(v_, text, parse_special);
+        auto need = [&](std::int32_t id, const char* what) {
+            if (id == kNull) throw_bad_input("{}: the vocabulary adds a {} token but has none", v_.file, what);
+            return id;
+        };
+        switch (v_.kind) {
+            case Kind::kSpm: {
+                if (add_special && v_.add_bos) out.push_back(need(v_.bos, "BOS"));
+                bool prev_special = true;
+                for (const auto& fr : frags) {
+                    if (fr.token != kNull) {
+                        out.push_back(fr.token);
+                        prev_special = true;
+                        continue;
+                    }
+                    std::string piece = v_.add_space_prefix && prev_special ? " " : "";
+                    piece.append(text.substr(fr.offset, fr.length));
+                    replace_all(piece, " ", kSpace);
+                    spm_tokenize(v_, piece, out);
+                    prev_special = false;
+                }
+                if (add_special && v_.add_eos) out.push_back(need(v_.eos, "EOS"));
+                break;
+            }
+            case Kind::kBpe: {
+                if (add_special && v_.add_bos) out.push_back(need(v_.bos, "BOS"));
+                for (const auto& fr : frags) {
+                    if (fr.token != kNull) {
+                        out.push_back(fr.token);
+                        continue;
+                    }
+                    std::string piece(text.substr(fr.offset, fr.length));
+                    if (v_.escape_whitespaces) replace_all(piece, " ", kSpace);
+                    bpe_tokenize(v_, piece, out);
+                }
+                if (add_special && v_.add_eos) out.push_back(need(v_.eos, "EOS"));
+                break;
+            }
+            case Kind::kWpm: {
+                if (add_special) out.push_back(need(v_.bos, "BOS"));
+                for (const auto& fr : frags) {
+                    if (fr.token != kNull) {
+                        out.push_back(fr.token);
+                    } else {
+                        wpm_tokenize(v_, std::string(text.substr(fr.offset, fr.length)), out);
+                    }
+                }
+                if (add_special) out.push_back(need(v_.sep, "SEP"));
+                break;
+            }
+        }
+        return out;
+    }
+
+    // llama_detokenize(ids, remove_special = skip_special, unparse_special = !skip_special).
+    std::string decode(const std::vector<std::int32_t>& ids, bool skip_special) const override {
+        std::size_t first = 0, last = ids.size();
+        bool remove_space = v_.add_space_prefix;
+        if (skip_special && v_.add_bos && last > first && ids[first] == v_.bos) {
+            remove_space = false;
+            ++first;
+        }
+        if (skip_special && v_.add_eos && last > first && ids[last - 1] == v_.eos) --last;
+        std::string text;
+        for (std::size_t i = first; i < last; ++i) {
+            check(ids[i]);
+            const auto attr = v_.attr[static_cast<std::size_t>(ids[i])];
+            if (!(skip_special && (attr & (kAttrUnknown | kAttrControl)))) {
+                std::string_view p = v_.piece[static_cast<std::size_t>(ids[i])];
+                if (remove_space && !p.empty() && p.front() == ' ') p.remove_prefix(1);
+                text.append(p);
+            }
+            remove_space = false;
+        }
+        return v_.clean_spaces ? clean_spaces(text) : text;
+    }
+
+    std::string token_bytes(std::int32_t id) const override {
+        check(id);
+        return v_.piece[static_cast<std::size_t>(id)];
+    }
+
+    std::int64_t vocab_size() const override { return v_.n_tokens(); }
+
+    bool is_special(std::int32_t id) const override {
+        return id >= 0 && id < v_.n_tokens() && (v_.attr[static_cast<std::size_t>(id)] & (kAttrUnknown | kAttrControl));
+    }
+
+private:
+    void check(std::int32_t id) const {
+        if (id < 0 || id >= v_.n_tokens()) throw_bad_input("{}: token id {} is not in the vocabulary (0..{})", v_.file, id, v_.n_tokens() - 1);
+    }
+
+    // llama_detokenize's clean_up_tokenization_spaces passes, in place as there (the second
+    // pass blanks the space after " ' " to NUL, which the next comparisons then see).
+    static std::string clean_spaces(std::string t) {
+        std::size_t total = t.empty() ? 0 : 1;
+        const std::size_t n1 = t.size();
+        for (std::size_t i = 1; i < n1; ++i) {
+            const char x = t[i];
+            if (t[i - 1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',')) --total;
+            t[total++] = x;
+        }
+        const std::size_t n2 = total;
+        total = n2 ? 1 : 0;
+        for (std::size_t i = 1; i < n2; ++i) {
+            const char x = t[i];
+            if (x == '\'' && i + 1 < n2 && t[i - 1] == ' ' && t[i + 1] == ' ') {
+                --total;
+                t[++i] = '\0';
+            }
+            t[total++] = x;
+        }
+        const std::size_t n3 = total;
+        total = n3 ? 1 : 0;
+        for (std::size_t i = 1; i < n3; ++i) {
+            const char x = t[i];
+            if (t[i - 1] == ' ' && x == '\'' && i + 1 < n3) {
+                const char x1 = t[i + 1];
+                if (x1 == 's' || x1 == 'm' || (i + 2 < n3 && (x1 == 'r' || x1 == 'v') && t[i + 2] == 'e')) --total;
+            }
+            t[total++] = x;
+        }
+        t.resize(total);
+        return t;
+    }
+
+    Vocab v_;
+};
 
 }  // namespace
 
-void gguf_tokenizer_spec(const io::GgufFile& f, json& spec, TokenizerConfig& config) {
-    const std::string src = f.path().string();
-    const auto model = f.get_string("tokenizer.ggml.model");
-    if (model != "gpt2" && model != "llama") {
-        throw_bad_input("{}: tokenizer.ggml.model '{}' is not supported (supported: gpt2, llama)", src, model);
-    }
-    const auto arch = f.get_string_or("general.architecture", "");
-    // transformers' GGUF_SENTENCEPIECE_BUILDERS: gemma / gemma2 / gemma3 get GemmaTokenizer's
-    // shape (gemma_tokenizer); phi3 and gemma4 (and other gemma*) are not reproduced.
-    const bool gemma = model == "llama" && (arch == "gemma" || arch == "gemma2" || arch == "gemma3");
-    if (model == "llama" && !gemma && (arch.rfind("gemma", 0) == 0 || arch == "phi3")) {
-        throw_bad_input("{}: the '{}' SentencePiece vocabulary of architecture '{}' is not supported", src, model, arch);
-    }
-    auto tokens = f.get_string_array("tokenizer.ggml.tokens");
-    const auto stored = tokens;  // as the file spells them
-    if (gemma) {
-        // A token of spaces (and other whitespace, with at least one space) is stored with real
-        // spaces; GemmaTokenizer looks it up as one U+2581 per code point.
-        for (auto& t : tokens) {
-            const auto cps = code_points(t);
-            bool blank = !cps.empty(), has_space = false;
-            for (auto cp : cps) {
-                has_space = has_space || cp == U' ';
-                blank = blank && is_python_whitespace(cp);
-            }
-            if (blank && has_space) {
-                std::string r;
-                for (std::size_t k = 0; k < cps.size(); ++k) r += "\xe2\x96\x81";
-                t = std::move(r);
-            }
-        }
-    }
-    std::vector<std::int64_t> types;
-    if (f.has("tokenizer.ggml.token_type")) {
-        types = f.get_int_array("tokenizer.ggml.token_type");
-        if (types.size() != tokens.size()) {
-            throw_bad_input("{}: tokenizer.ggml.token_type has {} entries for {} tokens", src, types.size(), tokens.size());
-        }
-    }
-    const auto n = static_cast<std::int64_t>(tokens.size());
-    auto id_key = [&](const char* key) -> std::optional<std::int64_t> {
-        if (!f.has(key)) return std::nullopt;
-        const auto id = f.get_int(key);
-        if (id < 0 || id >= n) throw_bad_input("{}: {} = {} is not a token id (vocab of {})", src, key, id, n);
-        return id;
-    };
-    const auto bos = id_key("tokenizer.ggml.bos_token_id");
-    const auto eos = id_key("tokenizer.ggml.eos_token_id");
-    const auto unk = id_key("tokenizer.ggml.unknown_token_id");
-    const auto pad = id_key("tokenizer.ggml.padding_token_id");
-    const bool add_bos = f.get_bool_or("tokenizer.ggml.add_bos_token", model == "llama");
-    const bool add_eos = f.get_bool_or("tokenizer.ggml.add_eos_token", false);
-
-    // The vocabulary as transformers spells it.
-    std::vector<std::string> spelled = tokens;
-    if (model == "gpt2") {
-        for (auto& t : spelled) {
-            if (!spelled_in_bytes(t)) t = respell_in_bytes(t);
-        }
-    }
-    json vocab = json::object();
-    for (std::int64_t i = 0; i < n; ++i) vocab[spelled[static_cast<std::size_t>(i)]] = i;
-
-    json merges;
-    if (f.has("tokenizer.ggml.merges")) {
-        merges = json::array();
-        for (const auto& m : f.get_string_array("tokenizer.ggml.merges")) {
-            const auto sp = m.find(' ');
-            if (sp == std::string::npos) throw_bad_input("{}: tokenizer.ggml.merges entry '{}' has no space", src, m);
-            merges.push_back(json::array({m.substr(0, sp), m.substr(sp + 1)}));
-        }
-    } else if (model == "llama") {
-        auto scores = f.get_float_array("tokenizer.ggml.scores");
-        if (scores.size() != tokens.size()) {
-            throw_bad_input("{}: tokenizer.ggml.scores has {} entries for {} tokens", src, scores.size(), tokens.size());
-        }
-        if (gemma) {
-            // Gemma's scores do not follow its merge order; transformers sorts by file position.
-            for (std::size_t i = 0; i < scores.size(); ++i) scores[i] = -static_cast<double>(i);
-        }
-        merges = merges_from_scores(tokens, scores);
-    } else {
-        throw_bad_input("{}: missing metadata key 'tokenizer.ggml.merges'", src);
-    }
-
-    // Added tokens: control tokens and the named special tokens (special), user-defined (plain).
-    std::set<std::int64_t> special_ids;
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(types.size()); ++i) {
-        if (types[static_cast<std::size_t>(i)] == kControl && (model != "gpt2" || spelled_in_bytes(tokens[static_cast<std::size_t>(i)]))) {
-            special_ids.insert(i);
-        }
-    }
-    for (const auto& id : {bos, eos, unk, pad}) {
-        if (id) special_ids.insert(*id);
-    }
-    std::map<std::int64_t, json> added;
-    for (auto id : special_ids) added[id] = added_token(id, spelled[static_cast<std::size_t>(id)], true);
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(types.size()); ++i) {
-        // transformers adds a user-defined token as the file spells it, and only when that
-        // spelling is a vocabulary entry (Gemma's runs of spaces, respelled above, are not).
-        const auto& text = stored[static_cast<std::size_t>(i)];
-        if (types[static_cast<std::size_t>(i)] == kUserDefined && !added.count(i) && vocab.contains(text)) {
-            added[i] = added_token(vocab[text].get<std::int64_t>(), text, false);
-        }
-    }
-    json added_list = json::array();
-    for (auto& [id, t] : added) added_list.push_back(std::move(t));
-
-    spec = json::object();
-    spec["version"] = "1.0";
-    spec["added_tokens"] = std::move(added_list);
-    spec["normalizer"] = nullptr;
-    if (model == "gpt2") {
-        spec["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                         {"continuing_subword_prefix", ""}, {"end_of_word_suffix", ""}, {"fuse_unk", false},
-                         {"byte_fallback", false}, {"ignore_merges", false}};
-        const auto pre = f.get_string_or("tokenizer.ggml.pre", "");
-        const auto split = pre_splits().find(pre);
-        if (split != pre_splits().end()) {
-            spec["pre_tokenizer"] = {
-                {"type", "Sequence"},
-                {"pretokenizers",
-                 {{{"type", "Split"}, {"pattern", {{"Regex", split->second}}}, {"behavior", "Isolated"}, {"invert", false}},
-                  {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
-        } else {
-            spec["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
-                                     {"use_regex", true}};
-        }
-        spec["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
-    } else if (gemma) {
-        // GemmaTokenizer: spaces become U+2581 in the normalizer (no prefix space), the Split on
-        // " " then finds none; BPE with byte fallback and "<unk>"-style unk from the file.
-        spec["model"] = {{"type", "BPE"}, {"dropout", nullptr},
-                         {"unk_token", unk ? json(spelled[static_cast<std::size_t>(*unk)]) : json("<unk>")},
-                         {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
-                         {"fuse_unk", true}, {"byte_fallback", true}, {"ignore_merges", false}};
-        spec["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xe2\x96\x81"}};
-        spec["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "MergedWithPrevious"},
-                                 {"invert", false}};
-        spec["decoder"] = {{"type", "Sequence"},
-                           {"decoders",
-                            {{{"type", "Replace"}, {"pattern", {{"String", "\xe2\x96\x81"}}}, {"content", " "}},
-                             {{"type", "ByteFallback"}},
-                             {{"type", "Fuse"}}}}};
-    } else {
-        spec["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                         {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
-                         {"fuse_unk", true}, {"byte_fallback", true}, {"ignore_merges", false}};
-        spec["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\xe2\x96\x81"}, {"prepend_scheme", "first"},
-                                 {"split", false}};
-        spec["decoder"] = {{"type", "Sequence"},
-                           {"decoders",
-                            {{{"type", "Replace"}, {"pattern", {{"String", "\xe2\x96\x81"}}}, {"content", " "}},
-                             {{"type", "ByteFallback"}},
-                             {{"type", "Fuse"}},
-                             {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}};
-    }
-    spec["model"]["vocab"] = std::move(vocab);
-    spec["model"]["merges"] = std::move(merges);
-    spec["post_processor"] = template_processing(spelled, add_bos ? bos : std::nullopt, add_eos ? eos : std::nullopt);
-
-    config = TokenizerConfig{};
-    auto name = [&](std::optional<std::int64_t> id) -> std::optional<std::string> {
-        if (!id) return std::nullopt;
-        return spelled[static_cast<std::size_t>(*id)];
-    };
-    config.bos_token = name(bos);
-    config.eos_token = name(eos);
-    config.pad_token = name(pad);
-    config.add_bos_token = add_bos;
-    config.add_eos_token = add_eos;
-}
-
-std::unique_ptr<Tokenizer> make_gguf_tokenizer(const io::GgufFile& file) {
-    json spec;
-    TokenizerConfig config;
-    gguf_tokenizer_spec(file, spec, config);
-    try {
-        return make_hf_tokenizer(spec, config);
-    } catch (const Error& e) {
-        throw Error(e.code(), fmt::format("{}: GGUF vocabulary: {}", file.path().string(), e.what()));
-    }
+std::unique_ptr<GgufTokenizer> make_gguf_tokenizer(const io::GgufFile& file) {
+    return std::make_unique<LlamaVocabTokenizer>(load_vocab(file));
 }
 
 }  // namespace qbench::tokenizer

@@ -1,29 +1,41 @@
-// The tokenizer a GGUF file describes in its tokenizer.ggml.* metadata, built the way
-// transformers builds it (integrations/gguf/gguf_tokenizer_mapping.py) and run through the same
-// tokenizer.json code as any HF tokenizer:
-//   "gpt2"  byte-level BPE: tokens (respelled in the byte alphabet when needed), merges "a b",
-//           the GPT-2 ByteLevel pre-tokenizer, or a Split regex chosen by tokenizer.ggml.pre
-//           (llama-bpe / llama3 / qwen2 / ... families) followed by ByteLevel without regex.
-//   "llama" SentencePiece BPE: byte_fallback + fuse_unk, Metaspace (prepend "first"), merges
-//           recovered from the vocabulary and its scores as transformers' generate_merges does.
-// Control tokens (type 3) and the bos/eos/unk/pad tokens are special added tokens; user-defined
-// tokens (type 4) are plain added tokens. BOS/EOS come from add_bos_token / add_eos_token
-// ("llama" adds BOS when the file does not say).
+// The tokenizer a GGUF file describes in its tokenizer.ggml.* metadata, reproducing llama.cpp's
+// llama_tokenize (src/llama-vocab.cpp; facts carried over, our code):
+//   "llama"  SentencePiece (SPM): spaces become U+2581, a space is prepended to every text
+//            fragment that follows a special token or starts the text (add_space_prefix), the
+//            highest-scoring adjacent pair that is a vocabulary token is merged first, and pieces
+//            that are not tokens fall back to <0xXX> byte tokens.
+//   "gpt2"   byte-level BPE: the pre-tokenizer of tokenizer.ggml.pre (llama_split.hpp), words in
+//            GPT-2's byte alphabet, merges by rank (tokenizer.ggml.merges order); ignore_merges
+//            for the pre types that set it (a word that is a token stays whole).
+//   "gemma4" BPE over raw UTF-8 with U+2581 for spaces, split only at newline runs, <0xXX> byte
+//            fallback (as "gpt2" with pre "gemma4").
+//   "bert"   WordPiece (WPM): llama.cpp's whitespace/punctuation split, lowercasing and accent
+//            stripping, greedy longest match with a U+2581 word prefix.
+// Before any of these the text is cut at special tokens (control, user-defined and unknown token
+// types, longest first; user-defined ones always, control/unknown only with parse_special),
+// honouring llama.cpp's lstrip/rstrip attributes. BOS/EOS/SEP follow tokenizer.ggml.add_*_token
+// with llama.cpp's defaults per model and pre type. Text bytes are taken as llama.cpp takes them
+// (no lossy UTF-8 repair first). Other models ("t5", "rwkv", "plamo2", ...) and unknown
+// tokenizer.ggml.pre types are refused with a kBadInput Error naming the kind and the file.
 #pragma once
 
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 
 #include "qbench/io/gguf.hpp"
 #include "qbench/tokenizer/tokenizer.hpp"
-#include "qbench/tokenizer/tokenizer_config.hpp"
 
 namespace qbench::tokenizer {
 
-// The tokenizer.json document and tokenizer_config of a GGUF file's vocabulary. Throws a
-// kBadInput Error naming the file for a missing key or an unsupported tokenizer.ggml.model.
-void gguf_tokenizer_spec(const io::GgufFile& file, nlohmann::json& spec, TokenizerConfig& config);
+class GgufTokenizer : public Tokenizer {
+public:
+    // llama_tokenize(text, add_special, parse_special).
+    virtual std::vector<std::int32_t> encode(std::string_view text, bool add_special,
+                                             bool parse_special) const = 0;
+    // encode(text, add_special) is encode(text, add_special, /*parse_special=*/false), as
+    // llama-perplexity and llama-tokenize tokenize a text by default.
+    using Tokenizer::encode;
+};
 
-std::unique_ptr<Tokenizer> make_gguf_tokenizer(const io::GgufFile& file);
+std::unique_ptr<GgufTokenizer> make_gguf_tokenizer(const io::GgufFile& file);
 
 }  // namespace qbench::tokenizer

@@ -30,7 +30,8 @@ public:
     // The ids of `text`. Bytes that are not valid UTF-8 are first replaced as
     // String::from_utf8_lossy does (one U+FFFD per maximal invalid subpart), which is what the
     // reference sees. add_special: apply the post-processor / template (BOS etc.), as HF
-    // encode(add_special_tokens=...).
+    // encode(add_special_tokens=...). A GGUF vocabulary follows llama_tokenize instead
+    // (gguf_tokenizer.hpp: bytes as llama.cpp takes them, special tokens not parsed).
     virtual std::vector<std::int32_t> encode(std::string_view text, bool add_special) const = 0;
 
     // The text of `ids`, as HF decode(ids, skip_special_tokens=skip_special). Throws a kBadInput
