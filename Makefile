@@ -1,6 +1,6 @@
 # Thin wrapper: every target runs the idempotent scripts/setup first.
 BUILD ?= build
-CTEST_LABELS ?= unit|model|shared
+CTEST_LABELS ?= unit|model|shared|llamacpp|real
 
 .PHONY: setup build build-cuda test test-all demo fuzz clean
 
@@ -9,8 +9,10 @@ setup:
 
 build: setup
 
-# Unit and model tests (the README's test command; CI runs it through .ci/run).
+# Unit, model, shared, llamacpp and real tests (the README's test command; CI runs it through
+# .ci/run); scripts/test-deps fetches and caches what the llamacpp and real labels need.
 test: setup
+	@scripts/test-deps
 	@cd $(BUILD) && ctest -L '$(CTEST_LABELS)' -j $$(nproc) --output-on-failure --timeout 900
 
 # Everything, including slow tests (and gpu/real where the machine has them).
