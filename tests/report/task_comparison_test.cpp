@@ -131,7 +131,7 @@ TEST(Gates, JunitAndCiSummaryListFailures) {
     EXPECT_NE(xml.find("<testsuite name=\"qbench gates\" tests=\"1\" failures=\"1\""), std::string::npos) << xml;
     EXPECT_NE(xml.find("name=\"a &lt;drop&gt; &amp; more\""), std::string::npos);
     EXPECT_NE(xml.find("<failure message="), std::string::npos);
-    const auto md = ci_summary_markdown(vs, results);
+    const auto md = ci_summary_markdown(results, compare_tasks(vs));
     EXPECT_NE(md.find("**FAILED**: 1 of 1"), std::string::npos) << md;
     EXPECT_NE(md.find("| int4 | a | acc | 80.00 | 60.00 | -20.00 |"), std::string::npos) << md;
 }
