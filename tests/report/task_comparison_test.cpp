@@ -13,6 +13,7 @@
 #include "qbench/report/report.hpp"
 #include "qbench/report/reporter.hpp"
 #include "qbench/stats/paired.hpp"
+#include "qbench/util/error.hpp"
 
 namespace qbench::report {
 namespace {
@@ -122,6 +123,33 @@ TEST(Gates, MissingMetricsFailPlainly) {
     ASSERT_EQ(results.size(), 3u);
     for (const auto& r : results) EXPECT_FALSE(r.passed) << r.gate;
     EXPECT_NE(results[0].detail.find("no KLD"), std::string::npos);
+}
+
+// Items are paired by id; an id that names another document, prompt or target in the variant
+// (another data file version, another few-shot draw) is refused, naming the item and the part.
+TEST(TaskComparison, RefusesPairsWhoseItemHashesDiffer) {
+    auto vs = two_variants();
+    auto hashes = [](const TaskResult& t) {
+        std::vector<std::string> h;
+        for (const auto& id : t.item_ids) h.push_back("d" + id + ":p" + id + ":t" + id);
+        return h;
+    };
+    for (auto& v : vs)
+        for (auto& t : v.tasks) t.item_hashes = hashes(t);
+    EXPECT_FALSE(compare_tasks(vs).empty());  // the same items: compared
+    vs[1].tasks[0].item_hashes[7] = "d7:pX:t7";
+    try {
+        compare_tasks(vs);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+        EXPECT_EQ(std::string(e.what()),
+                  "task a item 7: the prompt differs between 'fp16' and 'int4' (d7:p7:t7 vs d7:pX:t7); a paired "
+                  "comparison needs the same items");
+    }
+    // Reports from before item hashes (none recorded) still compare.
+    for (auto& t : vs[1].tasks) t.item_hashes.clear();
+    EXPECT_FALSE(compare_tasks(vs).empty());
 }
 
 TEST(Gates, JunitAndCiSummaryListFailures) {
