@@ -65,9 +65,11 @@ TEST_F(ModelCommands, PplJsonReproducesTheReference) {
     EXPECT_EQ(j["windows"].get<std::size_t>(), ref["blocks"].size());
 }
 
-// The transformers guide's loop: windows start every `stride` tokens until one reaches the end.
+// The transformers guide's loop: windows start every `stride` tokens until one reaches the end;
+// a one-token document has nothing to score and gets no window.
 std::size_t sliding_windows(std::size_t n, std::size_t max_length, std::size_t stride) {
     std::size_t windows = 0;
+    if (n < 2) return 0;
     for (std::size_t begin = 0; begin < n; begin += stride) {
         ++windows;
         if (begin + max_length >= n) break;
