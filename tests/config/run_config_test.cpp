@@ -169,6 +169,12 @@ TEST_F(RunConfigTest, ThroughputAndCostValuesAreChecked) {
     EXPECT_NE(error_of(v + "throughput: {rate_per_s: 0}\n").find("must be above 0"), std::string::npos);
     EXPECT_NE(error_of(v + "cost: {spot_usd_per_hour: 1}\n").find("needs a throughput"), std::string::npos);
     EXPECT_NE(error_of(v + "throughput: {}\ncost: {gpus: 2}\n").find("give at least one price"), std::string::npos);
+    // The cost's basis must be a measured batch size: checked with the file, not after the run.
+    EXPECT_EQ(error_of(v + "throughput: {batch_sizes: [1, 8]}\ncost:\n  on_demand_usd_per_hour: 1\n  batch_size: 4\n"),
+              config_.string() + ":5: cost.batch_size: 4 is not one of throughput.batch_sizes");
+    EXPECT_NE(error_of(v + "throughput: {batch_sizes: []}\ncost: {on_demand_usd_per_hour: 1}\n")
+                  .find("throughput.batch_sizes: cost: needs at least one decode batch size"),
+              std::string::npos);
 }
 
 TEST_F(RunConfigTest, TasksAndGatesSectionsParseWithDefaultsAndChecks) {
