@@ -57,26 +57,25 @@ int run_compare(const CompareOptions& o) {
     }
     if (!found) throw_bad_input("--baseline: no variant named '{}' among {}", baseline, fmt::join(names, ", "));
 
-    const auto ppl = report::compare_perplexity(variants);
-    const auto tasks = report::compare_tasks(variants);
-    const auto gate_results = report::evaluate_gates(variants, gates);
+    const report::Derived derived = report::derive(variants, gates);
+    const auto& gate_results = derived.gates;
     if (!o.out.empty()) {
         fs::create_directories(o.out);
-        report::write_gate_files(variants, gate_results, o.out);
+        report::write_gate_files(gate_results, derived.tasks, o.out);
     }
     bool gate_failed = false;
     for (const auto& g : gate_results) gate_failed = gate_failed || !g.passed;
     const auto failed_values = report::failed_values(variants);
     if (o.json) {
         nlohmann::json p = nlohmann::json::array();
-        for (const auto& c : ppl)
+        for (const auto& c : derived.perplexity)
             p.push_back({{"variant", c.variant}, {"protocol", c.protocol}, {"ratio", c.ratio},
                          {"ratio_ci", {c.ratio_ci_lower, c.ratio_ci_upper}}, {"significant", c.significant},
                          {"failed", c.failed}, {"note", c.note}});
         nlohmann::json f = nlohmann::json::array();
         for (const auto& x : failed_values) f.push_back({{"variant", x.variant}, {"what", x.what}, {"detail", x.detail}});
         fmt::print("{}\n", nlohmann::json{{"baseline", baseline},
-                                          {"comparisons", {{"perplexity", p}, {"kld", report::kld_comparisons_json(variants)}, {"tasks", tasks}}},
+                                          {"comparisons", {{"perplexity", p}, {"kld", report::kld_comparisons_json(variants)}, {"tasks", derived.tasks}}},
                                           {"failed", f},
                                           {"gates", gate_results},
                                           {"gates_passed", !gate_failed}}
@@ -84,9 +83,11 @@ int run_compare(const CompareOptions& o) {
     } else {
         std::ostringstream md;
         report::MarkdownReporter r(md);
-        r.report_variants(variants);
+        report::Derived tables = derived;
+        tables.gates.clear();  // printed below, in the CI summary
+        r.report_variants(variants, tables);
         fmt::print("{}", md.str());
-        if (!gate_results.empty()) fmt::print("\n{}", report::ci_summary_markdown(variants, gate_results));
+        if (!gate_results.empty()) fmt::print("\n{}", report::ci_summary_markdown(gate_results, derived.tasks));
     }
     return gate_failed || !failed_values.empty() ? 1 : 0;
 }

@@ -16,7 +16,7 @@ struct PplOptions {
     eval::ModelRequest model;
     std::string data;
     std::string quantize;
-    eval::PerplexityOptions ppl;
+    eval::PerplexityOptions ppl = eval::ppl_command_defaults();
     eval::KldFiles kld;
     bool json = false;
 };

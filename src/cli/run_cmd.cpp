@@ -11,7 +11,6 @@
 #include "qbench/config/cli_bridge.hpp"
 #include "qbench/config/run_config.hpp"
 #include "qbench/eval/runner.hpp"
-#include "qbench/report/comparison.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::cli {
@@ -62,7 +61,8 @@ void print_tasks_and_speed(const report::Report& rep) {
     }
 }
 
-void print_summary(const report::Report& rep, const config::RunConfig& c, bool json) {
+void print_summary(const eval::RunOutcome& outcome, const config::RunConfig& c, bool json) {
+    const report::Report& rep = outcome.report;
     const auto base = baseline_ppl(rep);
     const auto report_path = (c.output_dir / "report.json").string();
     if (json) {
@@ -82,7 +82,7 @@ void print_summary(const report::Report& rep, const config::RunConfig& c, bool j
     }
     // The ratio's 95% interval over windows (report.md has the method); "*" = excludes 1.
     std::map<std::pair<std::string, std::string>, report::PerplexityComparison> cmp;
-    for (auto& c : report::compare_perplexity(rep.variants)) cmp[{c.variant, c.protocol}] = c;
+    for (const auto& c : outcome.derived.perplexity) cmp[{c.variant, c.protocol}] = c;
     fmt::print("{:<24} {:<16} {:>12} {:>10} {:>20} {:>12} {:>12}\n", "variant", "protocol", "perplexity", "ratio",
                "ratio 95% CI", "tokens", "weight MiB");
     for (const auto& v : rep.variants) {
@@ -140,9 +140,9 @@ void add_run_command(CLI::App& app, Context& ctx) {
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {
         const auto c = config::load_run_config(o->config, o->overrides);
-        auto rep = eval::run_benchmark(c, report::host_run_context(), {o->resume});
-        print_summary(rep, c, o->json);
-        ctx.exit_code = eval::exit_code_of(rep);
+        const auto outcome = eval::run_benchmark(c, report::host_run_context(), {o->resume});
+        print_summary(outcome, c, o->json);
+        ctx.exit_code = eval::exit_code_of(outcome);
     });
 }
 

@@ -375,6 +375,14 @@ const Schema<RunConfig>& RunConfig::schema() {
             }
             if (!baseline && !c.variants.empty()) c.variants.front().baseline = true;
             if (c.cost && !c.throughput) f.at("cost").fail("needs a throughput: section (cost is from decode tokens/s)");
+            if (c.cost && c.throughput->batch_sizes.empty())
+                f.at("throughput").field("batch_sizes").fail("cost: needs at least one decode batch size");
+            if (c.cost && c.cost->batch_size > 0 &&
+                std::find(c.throughput->batch_sizes.begin(), c.throughput->batch_sizes.end(), c.cost->batch_size) ==
+                    c.throughput->batch_sizes.end()) {
+                f.at("cost").field("batch_size").fail(
+                    fmt::format("{} is not one of throughput.batch_sizes", c.cost->batch_size));
+            }
         });
         return s;
     }();

@@ -1,4 +1,5 @@
 #include "qbench/config/schema.hpp"
+#include "qbench/config/runtime_quantization.hpp"
 
 #include <fmt/format.h>
 
@@ -128,7 +129,9 @@ fs::path Codec<fs::path>::decode(const Value& v) {
 QuantizeSpec Codec<QuantizeSpec>::decode(const Value& v) {
     if (v.node().IsScalar()) {
         try {
-            return parse_quantize_spec(v.node().Scalar());
+            QuantizeSpec q = parse_quantize_spec(v.node().Scalar());
+            resolve_quantize_spec(q);  // the parameters too, with the rest of the file
+            return q;
         } catch (const Error& e) {
             v.fail(e.what());
         }
@@ -154,7 +157,9 @@ QuantizeSpec Codec<QuantizeSpec>::decode(const Value& v) {
     }
     if (method.empty()) v.field("method").fail("missing required option");
     try {
-        return parse_quantize_spec(pairs.empty() ? method : method + ":" + join(pairs, ","));
+        QuantizeSpec q = parse_quantize_spec(pairs.empty() ? method : method + ":" + join(pairs, ","));
+        resolve_quantize_spec(q);
+        return q;
     } catch (const Error& e) {
         v.fail(e.what());
     }

@@ -15,6 +15,18 @@
 
 namespace qbench::eval {
 
+PerplexityOptions ppl_command_defaults() {
+    PerplexityOptions o;
+    o.max_length = 0;
+    o.stride = 0;
+    return o;
+}
+
+void apply_window_defaults(PerplexityOptions& o, std::int64_t max_position_embeddings) {
+    if (o.max_length == 0) o.max_length = std::min<std::int64_t>(2048, max_position_embeddings);
+    if (o.stride == 0) o.stride = std::max<std::int64_t>(1, o.max_length / 2);
+}
+
 report::PerplexityResult run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
                                         PerplexityOptions options) {
     return run_perplexity(request, data, std::move(options), KldFiles{}).perplexity;
@@ -25,8 +37,7 @@ PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem:
     model::set_threads(request.threads);
     ModelEnv env = load_model_env(request);
     const auto& c = env.decoder->config();
-    if (options.max_length == 0) options.max_length = std::min<std::int64_t>(2048, c.max_position_embeddings);
-    if (options.stride == 0) options.stride = std::max<std::int64_t>(1, options.max_length / 2);
+    apply_window_defaults(options, c.max_position_embeddings);
     env.apply_special_tokens(options);
     validate(options);
     const PerplexityInput input = load_perplexity_input(data, env.encoder());

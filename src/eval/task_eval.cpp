@@ -15,8 +15,13 @@
 
 namespace qbench::eval::tasks {
 
+std::string item_hash(const ItemRecord& r) {
+    return r.doc_hash.substr(0, 16) + ":" + r.prompt_hash.substr(0, 16) + ":" + r.target_hash.substr(0, 16);
+}
+
 json ItemRecord::to_json() const {
-    json j{{"doc_id", doc_id}, {"prompt_hash", prompt_hash}, {"prompt", prompt}, {"target", target}};
+    json j{{"doc_id", doc_id},         {"doc_hash", doc_hash}, {"prompt_hash", prompt_hash},
+           {"target_hash", target_hash}, {"prompt", prompt},     {"target", target}};
     if (!subtask.empty()) j["subtask"] = subtask;
     if (!loglikelihoods.empty()) {
         j["loglikelihoods"] = loglikelihoods;
@@ -272,6 +277,7 @@ report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const Task
             it.subtask = doc.subtask;
             it.prompt = build_context(task, doc, sampler.sample(doc));
             it.prompt_hash = sha256_hex(it.prompt);
+            it.doc_hash = sha256_hex(doc.fields.dump(-1, ' ', false, json::error_handler_t::replace));
         }
         if (d.output_type == "multiple_choice") {
             score_multiple_choice(task, items, docs, lm);
@@ -280,6 +286,7 @@ report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const Task
             score_generation(task, items, docs, lm, opt, opt.seed + start * repeats);
         }
         for (auto& it : items) {
+            it.target_hash = sha256_hex(it.target.dump(-1, ' ', false, json::error_handler_t::replace));
             if (opt.on_item) opt.on_item(it);
             all.push_back(std::move(it));
         }
@@ -295,8 +302,10 @@ report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const Task
     r.data_sha256 = task.data_sha256;
     const auto keys = metric_keys(d);
     r.metrics = aggregate_scores(keys, all);
-    for (const auto& it : all)
+    for (const auto& it : all) {
         r.item_ids.push_back(it.subtask.empty() ? std::to_string(it.doc_id) : it.subtask + "/" + std::to_string(it.doc_id));
+        r.item_hashes.push_back(item_hash(it));
+    }
     for (const auto& k : keys) {
         auto& xs = r.item_scores[k];
         for (const auto& it : all) {

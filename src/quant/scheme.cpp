@@ -1,5 +1,7 @@
 #include "qbench/quant/scheme.hpp"
 
+#include "qbench/config/runtime_quantization.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -298,45 +300,6 @@ std::string group_text(const LayerScheme& s) {
     return "per-channel";
 }
 
-int parse_int(const config::QuantizeSpec& spec, const std::string& key, int fallback) {
-    auto it = spec.params.find(key);
-    if (it == spec.params.end()) return fallback;
-    try {
-        std::size_t used = 0;
-        const int v = std::stoi(it->second, &used);
-        if (used == it->second.size()) return v;
-    } catch (const std::exception&) {
-    }
-    throw_bad_input("quantize: {}: {} must be an integer, got '{}'", spec.method, key, it->second);
-}
-
-bool parse_bool(const config::QuantizeSpec& spec, const std::string& key, bool fallback) {
-    auto it = spec.params.find(key);
-    if (it == spec.params.end()) return fallback;
-    const auto v = to_lower(it->second);
-    if (v == "true" || v == "1" || v == "yes") return true;
-    if (v == "false" || v == "0" || v == "no") return false;
-    throw_bad_input("quantize: {}: {} must be true or false, got '{}'", spec.method, key, it->second);
-}
-
-std::string parse_choice(const config::QuantizeSpec& spec, const std::string& key, const std::vector<std::string>& choices) {
-    auto it = spec.params.find(key);
-    if (it == spec.params.end()) return choices.front();
-    const auto v = to_lower(it->second);
-    if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
-        throw_bad_input("quantize: {}: {} must be {}, got '{}'", spec.method, key, join(choices, " or "), it->second);
-    }
-    return v;
-}
-
-void check_keys(const config::QuantizeSpec& spec, const std::vector<std::string>& known) {
-    for (const auto& [k, v] : spec.params) {
-        if (std::find(known.begin(), known.end(), k) == known.end()) {
-            throw_bad_input("quantize: {}: unknown parameter '{}' (known: {})", spec.method, k, join(known, ", "));
-        }
-    }
-}
-
 }  // namespace
 
 std::string QuantScheme::describe() const {
@@ -427,37 +390,27 @@ std::optional<QuantScheme> checkpoint_scheme(const std::filesystem::path& dir, c
 }
 
 QuantScheme scheme_from_spec(const config::QuantizeSpec& spec) {
+    const config::RuntimeQuantization r = config::resolve_quantize_spec(spec);
     QuantScheme q;
-    q.method = to_lower(spec.method);
-    if (q.method == "rtn") {
-        check_keys(spec, {"bits", "group_size", "sym", "lm_head"});
-        q.layer.bits = parse_int(spec, "bits", 4);
-        if (q.layer.bits != 2 && q.layer.bits != 3 && q.layer.bits != 4 && q.layer.bits != 8) {
-            throw_bad_input("quantize: rtn: bits must be 2, 3, 4 or 8, got {}", q.layer.bits);
-        }
-        const int gs = parse_int(spec, "group_size", 128);
-        if (gs != -1 && gs <= 0) throw_bad_input("quantize: rtn: group_size must be -1 or positive, got {}", gs);
-        q.layer.group_size = gs;
-        q.layer.strategy = gs == -1 ? "channel" : "group";
-        q.layer.symmetric = parse_bool(spec, "sym", true);
-    } else if (q.method == "fp8") {
-        check_keys(spec, {"granularity", "activations", "lm_head"});
+    q.method = r.method;
+    if (r.method == "rtn") {
+        q.layer.bits = r.bits;
+        q.layer.group_size = r.group_size;
+        q.layer.strategy = r.group_size == -1 ? "channel" : "group";
+        q.layer.symmetric = r.symmetric;
+    } else if (r.method == "fp8") {
         q.layer.type = "float";
         q.layer.bits = 8;
-        q.layer.strategy = parse_choice(spec, "granularity", {"tensor", "channel"});
-        q.layer.group_size = q.layer.strategy == "tensor" ? 0 : -1;
-        q.layer.act = parse_choice(spec, "activations", {"none", "dynamic"}) == "dynamic" ? ActQuant::kFp8Token
-                                                                                          : ActQuant::kNone;
-    } else if (q.method == "w8a8") {
-        check_keys(spec, {"lm_head"});
+        q.layer.strategy = r.granularity;
+        q.layer.group_size = r.granularity == "tensor" ? 0 : -1;
+        q.layer.act = r.activations == "dynamic" ? ActQuant::kFp8Token : ActQuant::kNone;
+    } else {  // w8a8
         q.layer.bits = 8;
         q.layer.group_size = -1;
         q.layer.strategy = "channel";
         q.layer.act = ActQuant::kInt8Token;
-    } else {
-        throw_bad_input("quantize: unknown method '{}' (rtn, fp8, w8a8)", spec.method);
     }
-    q.quantize_lm_head = parse_bool(spec, "lm_head", false);
+    q.quantize_lm_head = r.lm_head;
     return q;
 }
 

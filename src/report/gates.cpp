@@ -64,10 +64,14 @@ std::vector<GateSpec> gate_specs_from_json(const nlohmann::json& gates) {
 }
 
 std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variants, const std::vector<GateSpec>& gates) {
+    if (gates.empty()) return {};
+    return evaluate_gates(variants, gates, compare_tasks(variants), compare_perplexity(variants));
+}
+
+std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variants, const std::vector<GateSpec>& gates,
+                                       const std::vector<MetricComparison>& task_cmp,
+                                       const std::vector<PerplexityComparison>& ppl_cmp) {
     std::vector<GateResult> out;
-    if (gates.empty()) return out;
-    const auto task_cmp = compare_tasks(variants);
-    const auto ppl_cmp = compare_perplexity(variants);
     for (const auto& g : gates) {
         for (const auto& v : variants) {
             if (v.baseline) continue;
@@ -171,7 +175,7 @@ std::string junit_xml(const std::vector<GateResult>& results) {
     return x;
 }
 
-std::string ci_summary_markdown(const std::vector<VariantResult>& variants, const std::vector<GateResult>& results) {
+std::string ci_summary_markdown(const std::vector<GateResult>& results, const std::vector<MetricComparison>& cmp) {
     std::size_t failed = 0;
     for (const auto& r : results) failed += r.passed ? 0 : 1;
     std::string md = "## qbench quality gates\n\n";
@@ -183,7 +187,6 @@ std::string ci_summary_markdown(const std::vector<VariantResult>& variants, cons
             md += fmt::format("| {} | {} | {} | {} |\n", r.passed ? "pass" : "**FAIL**", cell(r.variant), cell(r.gate),
                               cell(r.detail));
     }
-    const auto cmp = compare_tasks(variants);
     if (!cmp.empty()) {
         md += "\n### Task metrics against the baseline\n\n";
         md += "| variant | task | metric | baseline | variant | delta | 95% CI | significant (Holm) |\n";
@@ -196,10 +199,10 @@ std::string ci_summary_markdown(const std::vector<VariantResult>& variants, cons
     return md;
 }
 
-void write_gate_files(const std::vector<VariantResult>& variants, const std::vector<GateResult>& results,
+void write_gate_files(const std::vector<GateResult>& results, const std::vector<MetricComparison>& task_comparisons,
                       const std::filesystem::path& out_dir) {
     write_file_atomic(out_dir / "junit.xml", junit_xml(results));
-    write_file_atomic(out_dir / "ci_summary.md", ci_summary_markdown(variants, results));
+    write_file_atomic(out_dir / "ci_summary.md", ci_summary_markdown(results, task_comparisons));
 }
 
 }  // namespace qbench::report

@@ -565,7 +565,7 @@ void to_json(json& j, const TaskResult& t) {
              {"subtasks", t.subtasks},
              {"note", t.note},
              {"seconds", number(t.seconds)},
-             {"items", {{"ids", t.item_ids}, {"scores", t.item_scores}}}};
+             {"items", {{"ids", t.item_ids}, {"scores", t.item_scores}, {"hashes", t.item_hashes}}}};
 }
 
 void from_json(const json& j, TaskResult& t) {
@@ -582,6 +582,7 @@ void from_json(const json& j, TaskResult& t) {
     t.seconds = number_at(j, "seconds");
     const json& items = j.at("items");
     items.at("ids").get_to(t.item_ids);
+    t.item_hashes = items.value("hashes", std::vector<std::string>{});
     t.item_scores.clear();
     for (const auto& [k, v] : items.at("scores").items()) {
         auto& xs = t.item_scores[k];

@@ -36,7 +36,7 @@ std::string score_pct(double x) {
     return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "**failed**";
 }
 
-void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) {
+void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants, const std::vector<MetricComparison>& cmp) {
     const bool any = std::any_of(variants.begin(), variants.end(),
                                  [](const VariantResult& v) { return !v.tasks.empty(); });
     if (!any) return;
@@ -53,7 +53,6 @@ void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants) 
             }
         }
     }
-    const auto cmp = compare_tasks(variants);
     if (cmp.empty()) return;
     out << "\n### Tasks against the baseline\n\n";
     out << "Paired on the same items. delta = variant − baseline (points); 95% CI: Tango score interval "
@@ -168,15 +167,16 @@ void JsonReporter::report_context(const RunContext& context) {
     report_.context = context;
 }
 
-void JsonReporter::report_variants(const std::vector<VariantResult>& variants) {
+void JsonReporter::report_variants(const std::vector<VariantResult>& variants, const Derived& derived) {
     report_.variants = variants;
+    derived_ = derived;
 }
 
 void JsonReporter::finalize() {
     nlohmann::json j = report_;
     // Derived from the variants (recomputed by readers, never parsed back).
     nlohmann::json ppl = nlohmann::json::array();
-    for (const auto& c : compare_perplexity(report_.variants)) {
+    for (const auto& c : derived_.perplexity) {
         ppl.push_back({{"failed", c.failed},
                        {"variant", c.variant},
                        {"baseline", c.baseline},
@@ -194,8 +194,8 @@ void JsonReporter::finalize() {
     }
     j["comparisons"] = {{"perplexity", ppl},
                         {"kld", kld_comparisons_json(report_.variants)},
-                        {"tasks", compare_tasks(report_.variants)}};
-    j["gates"] = evaluate_gates(report_.variants, gate_specs(report_.context));
+                        {"tasks", derived_.tasks}};
+    j["gates"] = derived_.gates;
     out() << j.dump(2) << '\n';
 }
 
@@ -214,16 +214,16 @@ void MarkdownReporter::report_context(const RunContext& c) {
                          c.threads, c.seed);
     out() << fmt::format("- config sha256 {}\n", c.config_sha256);
     out() << fmt::format("- started {}, last written {}\n\n", c.start_time, c.end_time);
-    gates_ = gate_specs(c);
 }
 
-void MarkdownReporter::report_variants(const std::vector<VariantResult>& variants) {
-    write_perplexity(variants);
-    write_tasks(out(), variants);
-    write_gates(out(), evaluate_gates(variants, gates_));
+void MarkdownReporter::report_variants(const std::vector<VariantResult>& variants, const Derived& derived) {
+    write_perplexity(variants, derived.perplexity);
+    write_tasks(out(), variants, derived.tasks);
+    write_gates(out(), derived.gates);
 }
 
-void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& variants) {
+void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& variants,
+                                        const std::vector<PerplexityComparison>& comparisons) {
     out() << "## Variants\n\n";
     out() << "| variant | quantization | dtype | weight MiB | load s | status |\n";
     out() << "|---|---|---|--:|--:|---|\n";
@@ -248,14 +248,15 @@ void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& varian
     if (!any) {
         out() << "No perplexity results.\n";
     } else {
-        report_perplexity(variants);
+        report_perplexity(variants, comparisons);
         write_kld(out(), variants);
     }
     report_throughput(variants);
     report_cost(variants);
 }
 
-void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& variants) {
+void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& variants,
+                                         const std::vector<PerplexityComparison>& comparisons) {
     out() << "| variant | protocol | PPL | tokens scored |\n";
     out() << "|---|---|--:|--:|\n";
     for (const auto& v : variants) {
@@ -264,7 +265,6 @@ void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& varia
                                  r.tokens_scored);
         }
     }
-    const auto comparisons = compare_perplexity(variants);
     if (comparisons.empty()) return;
     out() << "\n### Perplexity against the baseline\n\n";
     out() << "PPL ratio = PPL(variant) / PPL(baseline) on the same protocol, data and windows; the "
@@ -433,22 +433,30 @@ void MarkdownReporter::finalize() {
     out().flush();
 }
 
-void render(const Report& report, Reporter& reporter) {
+void render(const Report& report, const Derived& derived, Reporter& reporter) {
     reporter.report_context(report.context);
-    reporter.report_variants(report.variants);
+    reporter.report_variants(report.variants, derived);
     reporter.finalize();
 }
 
+void render(const Report& report, Reporter& reporter) {
+    render(report, derive(report.variants, gate_specs(report.context)), reporter);
+}
+
 void write_report(const Report& report, const std::filesystem::path& out_dir) {
+    write_report(report, derive(report.variants, gate_specs(report.context)), out_dir);
+}
+
+void write_report(const Report& report, const Derived& derived, const std::filesystem::path& out_dir) {
     std::ostringstream json_text;
     JsonReporter json(json_text);
-    render(report, json);
+    render(report, derived, json);
     write_file_atomic(out_dir / "report.json", json_text.str());
 
     std::filesystem::create_directories(out_dir);
     std::ostringstream md_text;
     MarkdownReporter md(md_text, write_plots(report, out_dir));
-    render(report, md);
+    render(report, derived, md);
     write_file_atomic(out_dir / "report.md", md_text.str());
 }
 

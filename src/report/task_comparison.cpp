@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qbench/util/error.hpp"
+#include "qbench/util/strings.hpp"
 
 #include "qbench/stats/means.hpp"
 #include "qbench/stats/multiple_testing.hpp"
@@ -25,6 +26,29 @@ const TaskResult* find_task(const VariantResult& v, const std::string& name) {
 }
 
 bool is01(double x) { return x == 0.0 || x == 1.0; }
+
+// Items of both results are paired by id; the same id must name the same item (document,
+// prompt and target hashes), else the pairing would compare different questions.
+void check_same_items(const TaskResult& base, const TaskResult& var, const std::string& baseline_name,
+                      const std::string& variant_name) {
+    if (base.item_hashes.size() != base.item_ids.size() || var.item_hashes.size() != var.item_ids.size()) return;
+    std::map<std::string, const std::string*> hash_of;
+    for (std::size_t i = 0; i < var.item_ids.size(); ++i) hash_of[var.item_ids[i]] = &var.item_hashes[i];
+    static const char* const kParts[] = {"document", "prompt", "target"};
+    for (std::size_t i = 0; i < base.item_ids.size(); ++i) {
+        const auto it = hash_of.find(base.item_ids[i]);
+        if (it == hash_of.end() || *it->second == base.item_hashes[i]) continue;
+        const auto a = split(base.item_hashes[i], ':');
+        const auto b = split(*it->second, ':');
+        std::vector<std::string> differ;
+        for (std::size_t p = 0; p < 3; ++p)
+            if (p >= a.size() || p >= b.size() || a[p] != b[p]) differ.push_back(kParts[p]);
+        throw_bad_input("task {} item {}: the {} differs between '{}' and '{}' ({} vs {}); a paired comparison needs "
+                        "the same items",
+                        base.name, base.item_ids[i], join(differ, ", "), baseline_name, variant_name,
+                        base.item_hashes[i], *it->second);
+    }
+}
 
 // Items both results scored on `metric`, paired by item id.
 void paired_scores(const TaskResult& base, const TaskResult& var, const std::string& metric, std::vector<double>& a,
@@ -105,6 +129,7 @@ std::vector<MetricComparison> compare_tasks(const std::vector<VariantResult>& va
         for (const auto& bt : baseline->tasks) {
             const TaskResult* vt = find_task(v, bt.name);
             if (vt == nullptr || vt->data_sha256 != bt.data_sha256) continue;
+            check_same_items(bt, *vt, baseline->name, v.name);
             for (const auto& m : bt.metrics) {
                 std::vector<double> a, b;
                 paired_scores(bt, *vt, m.name, a, b);
@@ -148,6 +173,11 @@ bool load_item_scores(TaskResult& task, const std::filesystem::path& report_dir)
         const std::string subtask = j.value("subtask", "");
         const std::size_t row = task.item_ids.size();
         task.item_ids.push_back(subtask.empty() ? id : subtask + "/" + id);
+        if (j.contains("doc_hash") && j.contains("prompt_hash") && j.contains("target_hash")) {
+            task.item_hashes.push_back(j["doc_hash"].get<std::string>().substr(0, 16) + ":" +
+                                       j["prompt_hash"].get<std::string>().substr(0, 16) + ":" +
+                                       j["target_hash"].get<std::string>().substr(0, 16));
+        }
         for (const auto& m : task.metrics) {
             auto& xs = task.item_scores[m.name];
             xs.resize(row, std::numeric_limits<double>::quiet_NaN());

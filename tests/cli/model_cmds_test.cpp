@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "cli/run_qbench.hpp"
 #include "qbench/util/files.hpp"
+#include "qbench/util/strings.hpp"
 #include "support/fixtures.hpp"
 
 namespace qbench {
@@ -61,6 +63,44 @@ TEST_F(ModelCommands, PplJsonReproducesTheReference) {
     EXPECT_LT(std::abs(j["ppl"].get<double>() / ref["ppl"].get<double>() - 1), 1e-5);
     EXPECT_LT(std::abs(j["nll_sum"].get<double>() / ref["nll_sum"].get<double>() - 1), 1e-5);
     EXPECT_EQ(j["windows"].get<std::size_t>(), ref["blocks"].size());
+}
+
+// The transformers guide's loop: windows start every `stride` tokens until one reaches the end;
+// a one-token document has nothing to score and gets no window.
+std::size_t sliding_windows(std::size_t n, std::size_t max_length, std::size_t stride) {
+    std::size_t windows = 0;
+    if (n < 2) return 0;
+    for (std::size_t begin = 0; begin < n; begin += stride) {
+        ++windows;
+        if (begin + max_length >= n) break;
+    }
+    return windows;
+}
+
+// The documented defaults of `qbench ppl` (issue 14): max_length = min(2048,
+// max_position_embeddings) and stride = max_length / 2, applied, reported, and a --max-length
+// alone gets its own half as the stride.
+TEST_F(ModelCommands, PplWindowDefaultsComeFromTheModelAndMaxLength) {
+    const auto data = fixtures_dir() / "models" / "data.jsonl";
+    std::vector<std::size_t> lengths;
+    for (const auto& line : split(read_file(data), '\n')) {
+        if (!line.empty()) lengths.push_back(nlohmann::json::parse(line)["input_ids"].size());
+    }
+    const auto model = (model_fixture("llama_linear_bias") / "f32").string();  // max_position_embeddings 128
+    for (const auto& [flags, max_length, stride] :
+         std::vector<std::tuple<std::vector<std::string>, std::size_t, std::size_t>>{
+             {{}, 128, 64}, {{"--max-length", "32"}, 32, 16}, {{"--max-length", "33", "--stride", "5"}, 33, 5}}) {
+        std::vector<std::string> args = {"ppl", model, "--data", data.string(), "--dtype", "float32", "--json"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        const auto r = run_qbench(args);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const auto j = nlohmann::json::parse(r.out);
+        EXPECT_EQ(j["max_length"], max_length) << r.out;
+        EXPECT_EQ(j["stride"], stride) << r.out;
+        std::size_t windows = 0;
+        for (auto n : lengths) windows += sliding_windows(n, max_length, stride);
+        EXPECT_EQ(j["windows"].get<std::size_t>(), windows) << max_length << " / " << stride;
+    }
 }
 
 TEST_F(ModelCommands, InspectJsonDescribesTheCheckpoint) {

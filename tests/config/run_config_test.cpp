@@ -6,6 +6,7 @@
 
 #include "qbench/config/cli_bridge.hpp"
 #include "qbench/config/run_config.hpp"
+#include "qbench/config/runtime_quantization.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
 
@@ -170,6 +171,12 @@ TEST_F(RunConfigTest, ThroughputAndCostValuesAreChecked) {
     EXPECT_NE(error_of(v + "throughput: {rate_per_s: 0}\n").find("must be above 0"), std::string::npos);
     EXPECT_NE(error_of(v + "cost: {spot_usd_per_hour: 1}\n").find("needs a throughput"), std::string::npos);
     EXPECT_NE(error_of(v + "throughput: {}\ncost: {gpus: 2}\n").find("give at least one price"), std::string::npos);
+    // The cost's basis must be a measured batch size: checked with the file, not after the run.
+    EXPECT_EQ(error_of(v + "throughput: {batch_sizes: [1, 8]}\ncost:\n  on_demand_usd_per_hour: 1\n  batch_size: 4\n"),
+              config_.string() + ":5: cost.batch_size: 4 is not one of throughput.batch_sizes");
+    EXPECT_NE(error_of(v + "throughput: {batch_sizes: []}\ncost: {on_demand_usd_per_hour: 1}\n")
+                  .find("throughput.batch_sizes: cost: needs at least one decode batch size"),
+              std::string::npos);
 }
 
 TEST_F(RunConfigTest, TasksAndGatesSectionsParseWithDefaultsAndChecks) {
@@ -376,6 +383,28 @@ TEST_F(RunConfigTest, QuantizeMapAndStringFormsAreEqual) {
     EXPECT_NE(error_of("variants: [{name: a, model: ../models/tiny, quantize: 'rtn:bits'}]\n")
                   .find(":1: variants[0].quantize: invalid quantize spec 'rtn:bits'"),
               std::string::npos);
+}
+
+// The parameters of a spec are checked with the rest of the file, before any model loads.
+TEST_F(RunConfigTest, QuantizeParametersAreValidatedWithTheFile) {
+    EXPECT_EQ(error_of("variants:\n  - {name: a, model: ../models/tiny}\n"
+                       "  - {name: b, model: ../models/tiny, quantize: 'rtn:bits=5'}\n"),
+              config_.string() + ":3: variants[1].quantize: quantize: rtn: bits must be 2, 3, 4 or 8, got 5");
+    EXPECT_EQ(error_of("variants:\n  - name: a\n    model: ../models/tiny\n    quantize: {method: fp8, granularity: block}\n"),
+              config_.string() + ":4: variants[0].quantize: quantize: fp8: granularity must be tensor or channel, got 'block'");
+    EXPECT_NE(error_of("variants: [{name: a, model: ../models/tiny, quantize: 'rtn:group=32'}]\n")
+                  .find(":1: variants[0].quantize: quantize: rtn: unknown parameter 'group' (known: bits, group_size, sym, lm_head)"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants: [{name: a, model: ../models/tiny, quantize: gguf}]\n")
+                  .find("quantize: unknown method 'gguf' (rtn, fp8, w8a8)"),
+              std::string::npos);
+    const auto r = resolve_quantize_spec(parse_quantize_spec("rtn:bits=3,sym=false"));
+    EXPECT_EQ(r.method, "rtn");
+    EXPECT_EQ(r.bits, 3);
+    EXPECT_EQ(r.group_size, 128);  // the declared default
+    EXPECT_FALSE(r.symmetric);
+    EXPECT_FALSE(r.lm_head);
+    EXPECT_EQ(resolve_quantize_spec(parse_quantize_spec("fp8")).granularity, "tensor");
 }
 
 TEST_F(RunConfigTest, CliFlagsOverrideAndAreValidatedByTheDeclarations) {

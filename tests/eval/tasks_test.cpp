@@ -18,6 +18,7 @@
 #include "qbench/model/decoder.hpp"
 #include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/util/error.hpp"
+#include "qbench/util/hash.hpp"
 #include "support/fixtures.hpp"
 
 namespace qbench::eval::tasks {
@@ -436,7 +437,15 @@ TEST(EvaluateTask, MultipleChoiceRecordsEveryItemAndAggregatesWithWilson) {
     const auto j = json::parse(line);
     EXPECT_EQ(j["doc_id"], 0);
     EXPECT_EQ(j["scores"]["acc"], 1.0);
-    EXPECT_EQ(j["prompt_hash"].get<std::string>().size(), 64u);
+    EXPECT_EQ(j["prompt_hash"].get<std::string>(), sha256_hex(j["prompt"].get<std::string>()));
+    // The item's identity: its document (keys sorted, compact), prompt and target.
+    EXPECT_EQ(j["doc_hash"].get<std::string>(), sha256_hex(R"({"c":["right","wrong"],"g":0,"q":"a"})"));
+    EXPECT_EQ(j["target_hash"].get<std::string>(), sha256_hex(j["target"].dump()));
+    ASSERT_EQ(r.item_hashes.size(), 3u);
+    EXPECT_EQ(r.item_hashes[0], j["doc_hash"].get<std::string>().substr(0, 16) + ":" +
+                                    j["prompt_hash"].get<std::string>().substr(0, 16) + ":" +
+                                    j["target_hash"].get<std::string>().substr(0, 16));
+    EXPECT_NE(r.item_hashes[0], r.item_hashes[1]);
 }
 
 TEST(EvaluateTask, GenerativeTaskAppliesFiltersAndExactMatchPerFilter) {

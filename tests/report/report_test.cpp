@@ -442,7 +442,7 @@ TEST(JsonReporter, WritesTheDocumentAtFinalize) {
     JsonReporter reporter(out);
     const Report rep = sample_report();
     reporter.report_context(rep.context);
-    reporter.report_variants(rep.variants);
+    reporter.report_variants(rep.variants, derive(rep.variants, {}));
     EXPECT_TRUE(out.str().empty());
     reporter.finalize();
     const auto j = json::parse(out.str());

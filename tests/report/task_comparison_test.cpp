@@ -13,6 +13,7 @@
 #include "qbench/report/report.hpp"
 #include "qbench/report/reporter.hpp"
 #include "qbench/stats/paired.hpp"
+#include "qbench/util/error.hpp"
 
 namespace qbench::report {
 namespace {
@@ -124,6 +125,33 @@ TEST(Gates, MissingMetricsFailPlainly) {
     EXPECT_NE(results[0].detail.find("no KLD"), std::string::npos);
 }
 
+// Items are paired by id; an id that names another document, prompt or target in the variant
+// (another data file version, another few-shot draw) is refused, naming the item and the part.
+TEST(TaskComparison, RefusesPairsWhoseItemHashesDiffer) {
+    auto vs = two_variants();
+    auto hashes = [](const TaskResult& t) {
+        std::vector<std::string> h;
+        for (const auto& id : t.item_ids) h.push_back("d" + id + ":p" + id + ":t" + id);
+        return h;
+    };
+    for (auto& v : vs)
+        for (auto& t : v.tasks) t.item_hashes = hashes(t);
+    EXPECT_FALSE(compare_tasks(vs).empty());  // the same items: compared
+    vs[1].tasks[0].item_hashes[7] = "d7:pX:t7";
+    try {
+        compare_tasks(vs);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+        EXPECT_EQ(std::string(e.what()),
+                  "task a item 7: the prompt differs between 'fp16' and 'int4' (d7:p7:t7 vs d7:pX:t7); a paired "
+                  "comparison needs the same items");
+    }
+    // Reports from before item hashes (none recorded) still compare.
+    for (auto& t : vs[1].tasks) t.item_hashes.clear();
+    EXPECT_FALSE(compare_tasks(vs).empty());
+}
+
 TEST(Gates, JunitAndCiSummaryListFailures) {
     const auto vs = two_variants();
     const auto results = evaluate_gates(vs, gates_json(R"([{"name":"a <drop> & more","metric":"acc","task":"a","max_drop":0.02}])"));
@@ -131,7 +159,7 @@ TEST(Gates, JunitAndCiSummaryListFailures) {
     EXPECT_NE(xml.find("<testsuite name=\"qbench gates\" tests=\"1\" failures=\"1\""), std::string::npos) << xml;
     EXPECT_NE(xml.find("name=\"a &lt;drop&gt; &amp; more\""), std::string::npos);
     EXPECT_NE(xml.find("<failure message="), std::string::npos);
-    const auto md = ci_summary_markdown(vs, results);
+    const auto md = ci_summary_markdown(results, compare_tasks(vs));
     EXPECT_NE(md.find("**FAILED**: 1 of 1"), std::string::npos) << md;
     EXPECT_NE(md.find("| int4 | a | acc | 80.00 | 60.00 | -20.00 |"), std::string::npos) << md;
 }

@@ -1,5 +1,5 @@
 // The run-time quantization of a variant: `quantize:` in the YAML, `--quantize SPEC` on the
-// command line. Only the syntax is checked here; the quant module checks the method and params.
+// command line. Only the syntax is checked here; runtime_quantization.hpp checks the rest.
 #pragma once
 
 #include <map>

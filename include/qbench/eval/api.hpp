@@ -27,9 +27,14 @@ struct ModelRequest {
                                                     // (default: Q8_0 / Q4_0 Linears stay low-bit)
 };
 
-// Loads the model and scores `data` with one protocol. Options left at 0 take defaults:
-// max_length = min(2048, max_position_embeddings), stride = max_length / 2. The special-token
-// options (chunk BOS, prefix) come from the model.
+// `qbench ppl`'s window options: max_length and stride at 0 stand for the model's defaults,
+// resolved by apply_window_defaults once the model is loaded.
+PerplexityOptions ppl_command_defaults();
+// max_length 0 -> min(2048, max_position_embeddings); stride 0 -> max(1, max_length / 2).
+void apply_window_defaults(PerplexityOptions& options, std::int64_t max_position_embeddings);
+
+// Loads the model and scores `data` with one protocol, after apply_window_defaults. The
+// special-token options (chunk BOS, prefix) come from the model.
 report::PerplexityResult run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
                                         PerplexityOptions options);
 

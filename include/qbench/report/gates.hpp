@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "qbench/report/comparison.hpp"
 #include "qbench/report/report.hpp"
 
 namespace qbench::report {
@@ -32,6 +33,10 @@ std::vector<GateSpec> gate_specs_from_json(const nlohmann::json& gates);
 // One result per (gate, non-baseline variant that finished). A metric missing from the report
 // fails its gate, saying so.
 std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variants, const std::vector<GateSpec>& gates);
+// The same from comparisons already computed (report::derive).
+std::vector<GateResult> evaluate_gates(const std::vector<VariantResult>& variants, const std::vector<GateSpec>& gates,
+                                       const std::vector<MetricComparison>& task_comparisons,
+                                       const std::vector<PerplexityComparison>& perplexity_comparisons);
 
 // JUnit XML: one testsuite "qbench gates", one testcase per result (classname = variant),
 // a <failure> element for each failed gate.
@@ -39,10 +44,10 @@ std::string junit_xml(const std::vector<GateResult>& results);
 
 // A short Markdown summary for a CI job's page: pass/fail line, the gates table, the task
 // comparisons table.
-std::string ci_summary_markdown(const std::vector<VariantResult>& variants, const std::vector<GateResult>& results);
+std::string ci_summary_markdown(const std::vector<GateResult>& results, const std::vector<MetricComparison>& task_comparisons);
 
 // Writes out_dir/junit.xml and out_dir/ci_summary.md (atomically).
-void write_gate_files(const std::vector<VariantResult>& variants, const std::vector<GateResult>& results,
+void write_gate_files(const std::vector<GateResult>& results, const std::vector<MetricComparison>& task_comparisons,
                       const std::filesystem::path& out_dir);
 
 }  // namespace qbench::report

@@ -339,9 +339,12 @@ struct TaskResult {
     std::string note;           // e.g. how code execution was isolated
     double seconds = 0.0;
     // Per-item scores, for paired comparisons from the report alone: item_ids[i] is
-    // "<doc_id>" or "<subtask>/<doc_id>", item_scores[metric][i] its score.
+    // "<doc_id>" or "<subtask>/<doc_id>", item_scores[metric][i] its score, item_hashes[i] its
+    // identity "<doc>:<prompt>:<target>" (the first 16 hex digits of each sha256; empty in
+    // reports written before it existed). A paired comparison refuses items whose hashes differ.
     std::vector<std::string> item_ids;
     std::map<std::string, std::vector<double>> item_scores;
+    std::vector<std::string> item_hashes;
 
     bool operator==(const TaskResult&) const = default;
 };

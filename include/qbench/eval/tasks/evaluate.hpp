@@ -22,7 +22,9 @@ namespace qbench::eval::tasks {
 struct ItemRecord {
     std::int64_t doc_id = 0;
     std::string subtask;
+    std::string doc_hash;      // sha256 of the document's JSON (keys sorted, compact)
     std::string prompt_hash;   // sha256 of the full context
+    std::string target_hash;   // sha256 of the target's JSON
     std::string prompt;
     json target;               // gold index / indices or reference text(s)
     std::vector<double> loglikelihoods;  // multiple_choice: per choice
@@ -58,6 +60,10 @@ private:
     std::filesystem::path path_;
     std::ofstream out_;
 };
+
+// An item's identity in report::TaskResult::item_hashes: "<doc>:<prompt>:<target>", the first 16
+// hex digits of each hash.
+std::string item_hash(const ItemRecord& record);
 
 // The aggregate metrics of per-item scores, in first-seen key order.
 std::vector<report::TaskMetricResult> aggregate_scores(const std::vector<std::string>& keys,
