@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "qbench/report/comparison.hpp"
+#include "qbench/report/derived.hpp"
 #include "qbench/report/gates.hpp"
 #include "qbench/report/report.hpp"
 #include "qbench/report/reporter.hpp"
@@ -132,7 +133,7 @@ TEST(FailedValues, ANullOrMissingPplReadsAsFailedAndShowsAsFailed) {
 
     std::ostringstream md;
     MarkdownReporter r(md);
-    r.report_variants(back.variants);
+    r.report_variants(back.variants, derive(back.variants, {}));
     EXPECT_NE(md.str().find("- q: perplexity (sliding): **failed** (null)"), std::string::npos) << md.str();
     EXPECT_NE(md.str().find("| q | sliding | **failed** | 30 |"), std::string::npos) << md.str();
     EXPECT_EQ(md.str().find("nan"), std::string::npos) << md.str();
