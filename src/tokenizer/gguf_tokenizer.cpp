@@ -439,7 +439,7 @@ Vocab load_vocab(const io::GgufFile& f) {
         v.escape_whitespaces = false;
         v.clean_spaces = true;
         const PreName* entry = nullptr;
-        const std::string_view lookup = pre_name.empty() ? "default" : pre_name;
+        const std::string lookup = pre_name.empty() ? std::string("default") : pre_name;
         for (const auto& p : kPreNames) {
             if (p.name == lookup) entry = &p;
         }
