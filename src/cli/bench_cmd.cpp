@@ -10,6 +10,9 @@
 #include "qbench/config/quantize_spec.hpp"
 #include "qbench/eval/api.hpp"
 #include "qbench/report/report.hpp"
+#include "qbench/report/serving.hpp"
+#include "qbench/serve/load.hpp"
+#include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
 
 namespace qbench::cli {
@@ -21,6 +24,14 @@ struct BenchOptions {
     std::string quantize;
     bool no_cuda_graph = false;
     bool json = false;
+    // --server: a load test of a served model instead of a local one
+    serve::ServerSpec server;
+    serve::BenchServerOptions load;
+    std::string prompts;
+    double slo_ttft_p99_ms = 0.0;
+    double slo_tpot_p99_ms = 0.0;
+    double slo_e2e_p99_ms = 0.0;
+    bool no_requests = false;
 };
 
 // Decimal units, 3-4 significant digits: "812 kB", "8.0 MB", "1.35 GB".
@@ -92,13 +103,105 @@ void print(const eval::BenchResult& r, const BenchOptions& o) {
     for (const auto& w : t.warnings) fmt::print("warning: {}\n", w);
 }
 
+std::string ms(const report::LatencyStats& s, const char* field) {
+    if (s.n == 0) return "-";
+    const double v = std::string(field) == "mean" ? s.mean_ms : std::string(field) == "p50" ? s.p50_ms
+                     : std::string(field) == "p90" ? s.p90_ms : s.p99_ms;
+    return fmt::format("{:.2f}", v);
+}
+
+void print_served(const report::ServedBenchResult& r, const BenchOptions& o) {
+    if (o.json) {
+        fmt::print("{}\n", nlohmann::json{{"server", r}}.dump(2));
+        return;
+    }
+    fmt::print("server       {} model {}{}\n", r.url, r.model,
+               r.max_model_len > 0 ? fmt::format(" (max_model_len {})", r.max_model_len) : "");
+    fmt::print("prompts      {}\n", r.prompts_path);
+    for (const auto& run : r.runs) {
+        fmt::print("\n{} arrivals{}, concurrency {}, {} requests ({} ok, {} failed, {} retries), {:.2f} s\n",
+                   run.arrival, run.arrival == "sequential" ? "" : fmt::format(" at {:.4g}/s (achieved {:.4g}/s)", run.rate_per_s, run.achieved_rate_per_s),
+                   run.concurrency == 0 ? std::string("unlimited") : std::to_string(run.concurrency), run.requests_sent,
+                   run.requests_ok, run.requests_failed, run.retries, run.duration_s);
+        fmt::print("  {:<34} {:>9} {:>9} {:>9} {:>9} {:>7}\n", "metric (ms)", "mean", "p50", "p90", "p99", "n");
+        const std::pair<const char*, const report::LatencyStats*> rows[] = {
+            {"TTFT", &run.ttft}, {"TPOT (vLLM: (E2E-TTFT)/(n-1))", &run.tpot}, {"ITL (vLLM: gaps pooled)", &run.itl},
+            {"E2E", &run.e2e}, {"ITL (GuideLLM: per-request mean)", &run.itl_per_request_mean},
+            {"TPOT (GuideLLM: E2E/n)", &run.tpot_including_first}};
+        for (const auto& [name, s] : rows) {
+            fmt::print("  {:<34} {:>9} {:>9} {:>9} {:>9} {:>7}\n", name, ms(*s, "mean"), ms(*s, "p50"), ms(*s, "p90"),
+                       ms(*s, "p99"), s->n);
+        }
+        fmt::print("  throughput {:.2f} requests/s, {:.1f} output tokens/s, {:.1f} total tokens/s\n",
+                   run.request_throughput_per_s, run.output_tokens_per_s, run.total_tokens_per_s);
+        if (run.slo) {
+            fmt::print("  SLO {}: goodput {:.2f} requests/s\n", run.slo_met ? "met" : "NOT met", run.goodput_per_s);
+        }
+        for (const auto& f : run.failure_reasons) fmt::print("  failed: {}\n", f);
+        for (const auto& w : run.warnings) fmt::print("  warning: {}\n", w);
+    }
+    if (!r.search_log.empty()) {
+        fmt::print("\nsearch for the highest rate meeting the SLO:\n");
+        for (const auto& l : r.search_log) fmt::print("  {}\n", l);
+        if (r.max_rate_meeting_slo) {
+            fmt::print("highest rate meeting the SLO: {:.4g} requests/s\n", *r.max_rate_meeting_slo);
+        } else {
+            fmt::print("no rate tried met the SLO\n");
+        }
+    }
+}
+
+void run_served(BenchOptions& o, Context& ctx) {
+    if (o.prompts.empty()) throw_bad_input("bench --server: --prompts FILE.jsonl is required");
+    if (o.slo_ttft_p99_ms > 0 || o.slo_tpot_p99_ms > 0 || o.slo_e2e_p99_ms > 0) {
+        o.load.load.slo = report::Slo{o.slo_ttft_p99_ms, o.slo_tpot_p99_ms, o.slo_e2e_p99_ms};
+    }
+    o.load.load.keep_requests = !o.no_requests;
+    o.load.load.seed = static_cast<std::uint64_t>(o.perf.seed);
+    const serve::Client client(o.server);
+    const auto prompts = serve::load_prompts(o.prompts);
+    auto r = serve::bench_server(client, prompts, o.load);
+    r.prompts_path = o.prompts;
+    print_served(r, o);
+    // Every request failed: no number to report, and that is an error, not a result.
+    bool any_ok = false;
+    for (const auto& run : r.runs) any_ok = any_ok || run.requests_ok > 0;
+    ctx.exit_code = any_ok ? 0 : 3;
+    if (!any_ok) {
+        throw_runtime("server {}: every request failed ({})", r.url,
+                      r.runs.empty() || r.runs.front().failure_reasons.empty() ? "no reason" : r.runs.front().failure_reasons.front());
+    }
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<BenchOptions>();
     CLI::App* cmd = app.add_subcommand("bench", "Throughput of one model: decode, prefill, end-to-end");
-    cmd->add_option("MODEL", o->model.path, "HF model directory (config.json alone with --random-weights)")
-        ->required();
+    cmd->add_option("MODEL", o->model.path, "HF model directory (config.json alone with --random-weights); "
+                                            "omit with --server");
+    auto* server = cmd->add_option("--server", o->server.url,
+                                   "Load-test a served model: base URL of an OpenAI-compatible server, e.g. "
+                                   "http://127.0.0.1:8000/v1");
+    cmd->add_option("--server-model", o->server.model, "--server: the served model's name (default: the only one)")
+        ->needs(server);
+    cmd->add_option("--api-key-env", o->server.api_key_env, "--server: environment variable holding the API key")
+        ->needs(server);
+    cmd->add_option("--timeout", o->server.timeout_s, "--server: seconds per request")->capture_default_str()->needs(server);
+    cmd->add_option("--retries", o->server.max_retries, "--server: retries after 429 / 5xx / connection errors")
+        ->capture_default_str()->needs(server);
+    cmd->add_option("--concurrency", o->load.load.concurrency, "--server: most requests in flight (0: unlimited)")
+        ->capture_default_str()->needs(server);
+    cmd->add_option("--burstiness", o->load.load.burstiness, "--server --arrival gamma: shape (1 = poisson)")
+        ->capture_default_str()->needs(server);
+    cmd->add_option("--rates", o->load.rates, "--server: a sweep over these rates (requests/s)")->delimiter(',')->needs(server);
+    cmd->add_flag("--find-max-rate", o->load.find_max_rate, "--server: search the highest rate meeting the SLO")->needs(server);
+    cmd->add_option("--slo-ttft-p99-ms", o->slo_ttft_p99_ms, "--server: SLO bound on P99 TTFT")->needs(server);
+    cmd->add_option("--slo-tpot-p99-ms", o->slo_tpot_p99_ms, "--server: SLO bound on P99 TPOT")->needs(server);
+    cmd->add_option("--slo-e2e-p99-ms", o->slo_e2e_p99_ms, "--server: SLO bound on P99 E2E latency")->needs(server);
+    cmd->add_flag("--ignore-eos", o->load.load.ignore_eos, "--server: ask for exactly --max-new-tokens (vLLM, SGLang)")
+        ->needs(server);
+    cmd->add_flag("--no-requests", o->no_requests, "--server --json: leave out the per-request records")->needs(server);
     cmd->add_option("--batch-sizes", o->perf.batch_sizes, "Decode batch sizes")->delimiter(',')->capture_default_str();
     cmd->add_option("--context", o->perf.context, "Cached tokens when the timed decode steps start")
         ->capture_default_str();
@@ -114,8 +217,10 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--time-budget", o->perf.time_budget_s, "Timed seconds per scenario before no more are added")
         ->capture_default_str();
     cmd->add_option("--prompts", o->perf.prompts, "End-to-end: .jsonl prompt file (\"input_ids\" per line)");
-    cmd->add_option("--arrival", o->perf.arrival, "End-to-end: sequential | poisson")->capture_default_str();
-    cmd->add_option("--rate", o->perf.rate_per_s, "End-to-end poisson: requests per second")->capture_default_str();
+    cmd->add_option("--arrival", o->perf.arrival, "End-to-end: sequential | poisson (--server also: gamma | constant)")
+        ->capture_default_str();
+    cmd->add_option("--rate", o->perf.rate_per_s, "End-to-end poisson: requests per second (--server: inf = all at once)")
+        ->capture_default_str();
     cmd->add_option("--max-new-tokens", o->perf.max_new_tokens, "End-to-end: tokens per request")->capture_default_str();
     cmd->add_option("--requests", o->perf.requests, "End-to-end: requests (0: each prompt once)");
     cmd->add_flag("--no-cuda-graph", o->no_cuda_graph, "Decode eagerly on a GPU");
@@ -131,6 +236,17 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--seed", o->perf.seed, "Seed of random tokens, weights and arrivals")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {
+        if (!o->server.url.empty()) {
+            if (!o->model.path.empty()) throw_bad_input("bench: give MODEL or --server, not both");
+            o->prompts = o->perf.prompts.string();
+            o->load.load.arrival = o->perf.arrival;
+            o->load.load.rate_per_s = o->perf.rate_per_s;
+            o->load.load.max_new_tokens = o->perf.max_new_tokens;
+            o->load.load.requests = o->perf.requests;
+            run_served(*o, ctx);
+            return;
+        }
+        if (o->model.path.empty()) throw_bad_input("bench: MODEL is required (or --server URL)");
         if (!o->quantize.empty()) o->model.quantize = config::parse_quantize_spec(o->quantize);
         o->perf.cuda_graph = !o->no_cuda_graph;
         o->model.seed = o->perf.seed;

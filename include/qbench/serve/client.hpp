@@ -1,0 +1,84 @@
+// A client of an OpenAI-compatible server (vLLM, SGLang, llama.cpp's llama-server, TGI), over
+// libcurl: JSON requests with retries, the model listing, the server's tokenizer. Torch-free.
+// The load generator (serve/load.hpp) drives many streamed requests at once with curl multi.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qbench::serve {
+
+// Where a served model is and how to talk to it.
+struct ServerSpec {
+    std::string url;             // base of the OpenAI routes, e.g. http://127.0.0.1:8000/v1
+    std::string model;           // the server's model name ("" = the only model it lists)
+    std::string api_key_env;     // name of the environment variable holding the API key ("" = none)
+    double timeout_s = 600.0;    // per request, whole transfer
+    double connect_timeout_s = 10.0;
+    std::int64_t max_retries = 3;    // after 429, 5xx or a connection error, before any token
+    double backoff_s = 0.5;          // first retry after this, doubling
+};
+
+struct HttpResponse {
+    long status = 0;             // 0: no HTTP response (error says why)
+    std::string body;
+    std::string error;           // libcurl's error, when the transfer failed
+    std::int64_t attempts = 0;
+};
+
+// libcurl's global initialization, once per process (every transfer calls it first).
+void ensure_curl_global();
+
+// Whether a failed attempt is worth retrying: 408, 429, 5xx, or no response at all.
+bool retryable(const HttpResponse& r);
+
+// The URL without credentials (what reports and messages show).
+std::string redact_url(const std::string& url);
+
+// The server's root (the base URL without a trailing /v1): vLLM serves /tokenize there.
+std::string server_root(const std::string& url);
+
+struct ServedModelInfo {
+    std::string id;
+    std::int64_t max_model_len = 0;  // 0: the listing does not say
+};
+
+class Client {
+public:
+    explicit Client(ServerSpec spec);
+
+    // GET/POST `path` relative to the base URL (e.g. "/models", "/completions"), retried per
+    // the spec. The response is returned whatever its status.
+    HttpResponse get(const std::string& path) const;
+    HttpResponse post(const std::string& path, const nlohmann::json& body) const;
+    // POST to a path relative to the server's root (e.g. "/tokenize").
+    HttpResponse post_root(const std::string& path, const nlohmann::json& body) const;
+
+    // POST and parse: throws a one-line Error naming the URL on a transport error, a non-200
+    // status (with the server's message) or a body that is not JSON.
+    nlohmann::json post_json(const std::string& path, const nlohmann::json& body) const;
+
+    // The model listing: the spec's model (or the only model listed); throws naming the models
+    // the server has when the spec's is not among them.
+    ServedModelInfo model_info() const;
+
+    // The server's token ids of `text` (vLLM/SGLang `POST /tokenize`).
+    std::vector<std::int64_t> tokenize(const std::string& text, bool add_special_tokens) const;
+
+    const ServerSpec& spec() const { return spec_; }
+    // Headers every request carries (content type, the API key if configured).
+    std::vector<std::string> headers() const;
+    std::int64_t retries() const { return retries_; }
+
+private:
+    HttpResponse send(const std::string& url, const std::string* body) const;
+
+    ServerSpec spec_;
+    std::string api_key_;
+    mutable std::int64_t retries_ = 0;
+};
+
+}  // namespace qbench::serve
