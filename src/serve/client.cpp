@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -219,6 +221,65 @@ std::vector<std::int64_t> Client::tokenize(const std::string& text, bool add_spe
         ids.push_back(t.get<std::int64_t>());
     }
     return ids;
+}
+
+PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const {
+    if (ids.empty()) throw_bad_input("server {}: an empty prompt has no log-probs", redact_url(spec_.url));
+    json body = {{"prompt", ids},        {"max_tokens", 1}, {"echo", true},
+                 {"logprobs", std::max<std::int64_t>(1, top_k)}, {"temperature", 0.0},
+                 {"return_tokens_as_token_ids", true}};
+    if (!spec_.model.empty()) body["model"] = spec_.model;
+    const std::string url = spec_.url + "/completions";
+    const json j = post_json("/completions", body);
+    const auto fail = [&](const std::string& why) -> PromptLogprobs {
+        throw_runtime("server {}: cannot score prompts: {}", redact_url(url), why);
+    };
+    if (!j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty()) return fail("no choices");
+    const auto& c = j.at("choices").at(0);
+    if (!c.contains("logprobs") || !c.at("logprobs").is_object()) {
+        return fail("the response has no log-probs (does the server support echo with logprobs?)");
+    }
+    const auto& lp = c.at("logprobs");
+    if (!lp.contains("token_logprobs") || !lp.at("token_logprobs").is_array()) return fail("no token_logprobs");
+    const auto& tl = lp.at("token_logprobs");
+    const std::size_t n = ids.size();
+    if (tl.size() < n) {
+        return fail(fmt::format("it returned {} log-probs for a prompt of {} tokens (it does not echo the prompt's "
+                                "log-probs)",
+                                tl.size(), n));
+    }
+    PromptLogprobs out;
+    out.logprobs.assign(n, std::numeric_limits<double>::quiet_NaN());
+    out.top_max.assign(n, std::numeric_limits<double>::quiet_NaN());
+    const bool has_top = lp.contains("top_logprobs") && lp.at("top_logprobs").is_array() && lp.at("top_logprobs").size() >= n;
+    bool ids_named = has_top;
+    if (has_top) out.top.resize(n);
+    for (std::size_t i = 1; i < n; ++i) {
+        if (!tl.at(i).is_number()) return fail(fmt::format("the log-prob of prompt token {} is {}", i, tl.at(i).dump()));
+        out.logprobs[i] = tl.at(i).get<double>();
+        if (!has_top) continue;
+        const auto& t = lp.at("top_logprobs").at(i);
+        if (!t.is_object()) return fail(fmt::format("top_logprobs[{}] is not an object", i));
+        double best = -std::numeric_limits<double>::infinity();
+        for (const auto& [key, value] : t.items()) {
+            if (!value.is_number()) return fail(fmt::format("top_logprobs[{}] holds a value that is not a number", i));
+            const double v = value.get<double>();
+            best = std::max(best, v);
+            if (ids_named && key.rfind("token_id:", 0) == 0) {
+                try {
+                    out.top[i].emplace_back(std::stoll(key.substr(9)), v);
+                } catch (const std::exception&) {
+                    ids_named = false;
+                }
+            } else {
+                ids_named = false;
+            }
+        }
+        out.top_max[i] = best;
+    }
+    if (!ids_named) out.top.clear();
+    for (auto& t : out.top) std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    return out;
 }
 
 }  // namespace qbench::serve

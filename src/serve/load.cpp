@@ -181,11 +181,13 @@ std::vector<LoadPrompt> load_prompts(const std::filesystem::path& path) {
                     throw_bad_input("{}:{}: \"input_ids\" holds something that is not a token id", path.string(), n);
                 p.ids.push_back(t.get<std::int64_t>());
             }
-        } else if (j.contains("prompt") && j.at("prompt").is_string()) {
-            p.text = j.at("prompt").get<std::string>();
-            if (p.text.empty()) throw_bad_input("{}:{}: empty \"prompt\"", path.string(), n);
+        } else if (const char* key = j.contains("prompt") ? "prompt" : j.contains("text") ? "text" : nullptr;
+                   key != nullptr && j.at(key).is_string()) {
+            p.text = j.at(key).get<std::string>();
+            if (p.text.empty()) throw_bad_input("{}:{}: empty \"{}\"", path.string(), n, key);
         } else {
-            throw_bad_input("{}:{}: each line needs \"prompt\" (text) or \"input_ids\" (token ids)", path.string(), n);
+            throw_bad_input("{}:{}: each line needs \"prompt\" or \"text\" (text), or \"input_ids\" (token ids)",
+                            path.string(), n);
         }
         out.push_back(std::move(p));
     }

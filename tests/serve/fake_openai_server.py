@@ -18,9 +18,10 @@ Prints "PORT <n>" on stdout once listening (use --port 0 for a free port). Route
   badlines    sends a line that is not an SSE field
   slowfirst   the first request waits --slow-ms before its first chunk, the rest as normal
   nodone      sends the chunks without finish_reason, usage or [DONE], then ends cleanly
-  fewlogprobs non-streamed echo answers with one log-prob fewer than the prompt has tokens
+  fewlogprobs non-streamed echo answers with the generated token's log-prob only (echo ignored)
 Prompt scoring (non-streamed, echo: true): the log-prob of prompt token t at position i > 0 is
--(1 + (t % 7) / 10); position 0 gets null, as vLLM does.
+-(1 + (t % 7) / 10); position 0 gets null, as vLLM does; top_logprobs list the true token and
+token 0 at -0.5 (named "token_id:N" with return_tokens_as_token_ids).
 """
 import argparse
 import json
@@ -140,17 +141,19 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(prompt, list):
             prompt = list(prompt.encode())
         k = int(req.get("logprobs") or 0)
+        name = (lambda t: "token_id:%d" % t) if req.get("return_tokens_as_token_ids") else str
         out = []
         if req.get("echo"):
             lps = [None] + [token_logprob(t) for t in prompt[1:]]
-            if ARGS.mode == "fewlogprobs":
-                lps = lps[:-1]
+            if ARGS.mode == "fewlogprobs":  # as a server that ignores echo: the prompt is not scored
+                lps = []
             out = prompt[: len(lps)]
-            top = [None] + [{str(t): token_logprob(t)} for t in prompt[1:len(lps)]]
+            # the true token, and a better one at id 0 when the true token is not 0
+            top = [None] + [{name(t): token_logprob(t), name(0): -0.5} for t in prompt[1:len(lps)]]
         gen = [7] * int(req.get("max_tokens", 1))
-        tokens = [str(t) for t in out + gen]
+        tokens = [name(t) for t in out + gen]
         token_lps = (lps if req.get("echo") else []) + [token_logprob(t) for t in gen]
-        tops = (top if req.get("echo") else []) + [{str(t): token_logprob(t)} for t in gen]
+        tops = (top if req.get("echo") else []) + [{name(t): token_logprob(t)} for t in gen]
         choice = {"index": 0, "text": "x" * len(gen), "finish_reason": "length",
                   "logprobs": {"tokens": tokens, "token_logprobs": token_lps, "top_logprobs": tops if k else None,
                                "text_offset": list(range(len(tokens)))}}

@@ -345,6 +345,31 @@ TEST(FakeServer, ConcurrencyBoundsRequestsInFlight) {
     EXPECT_GE(r.duration_s, 3 * 0.080);  // three rounds of two
 }
 
+TEST(FakeServer, ScoresPromptTokensFromEchoedLogprobs) {
+    FakeServer server({});
+    const Client client(spec_of(server));
+    const std::vector<std::int64_t> ids = {3, 9, 0, 13};
+    const auto s = client.score_prompt(ids, 2);
+    ASSERT_EQ(s.logprobs.size(), 4u);
+    EXPECT_TRUE(std::isnan(s.logprobs[0]));
+    for (std::size_t i = 1; i < ids.size(); ++i) {
+        EXPECT_DOUBLE_EQ(s.logprobs[i], -(1.0 + static_cast<double>(ids[i] % 7) / 10.0));
+        EXPECT_DOUBLE_EQ(s.top_max[i], -0.5);  // token 0 is listed at -0.5, above every true token
+    }
+    ASSERT_EQ(s.top.size(), 4u);
+    EXPECT_EQ(s.top[1].front(), (std::pair<std::int64_t, double>{0, -0.5}));
+    EXPECT_EQ(s.top[1].back(), (std::pair<std::int64_t, double>{9, -1.2}));
+
+    FakeServer few({"--mode", "fewlogprobs"});
+    try {
+        Client(spec_of(few)).score_prompt(ids, 1);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("returned 1 log-probs for a prompt of 4 tokens"), std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(FakeServer, BadServersAndModelsAreClearErrors) {
     FakeServer server({});
     ServerSpec spec = spec_of(server);

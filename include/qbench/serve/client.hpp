@@ -46,6 +46,17 @@ struct ServedModelInfo {
     std::int64_t max_model_len = 0;  // 0: the listing does not say
 };
 
+// Log-probs of a prompt's own tokens (`/v1/completions` with a token-id prompt, `echo: true`,
+// `logprobs: k`, `max_tokens: 1`; the generated position dropped), what lm-eval's
+// local-completions reads for loglikelihoods.
+struct PromptLogprobs {
+    std::vector<double> logprobs;   // ln p(token i | tokens < i); [0] is NaN (nothing conditions it)
+    std::vector<double> top_max;    // the largest log-prob the server listed at position i (NaN at 0)
+    // The top-k (token id, log-prob) per position, when the server names tokens by id
+    // (vLLM's `return_tokens_as_token_ids`); empty otherwise.
+    std::vector<std::vector<std::pair<std::int64_t, double>>> top;
+};
+
 class Client {
 public:
     explicit Client(ServerSpec spec);
@@ -67,6 +78,11 @@ public:
 
     // The server's token ids of `text` (vLLM/SGLang `POST /tokenize`).
     std::vector<std::int64_t> tokenize(const std::string& text, bool add_special_tokens) const;
+
+    // The log-probs of `ids` as a prompt, with the top `top_k` (>= 1) per position. Throws a
+    // one-line error when the server does not return one log-prob per prompt token (llama.cpp's
+    // llama-server refuses echo, TensorRT-LLM has no prompt log-probs).
+    PromptLogprobs score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const;
 
     const ServerSpec& spec() const { return spec_; }
     // Headers every request carries (content type, the API key if configured).

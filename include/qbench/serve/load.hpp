@@ -22,7 +22,7 @@ struct LoadPrompt {
     std::vector<std::int64_t> ids;
 };
 
-// A .jsonl file, one object per line with "prompt" (text) or "input_ids" (token ids). Throws a
+// A .jsonl file, one object per line with "prompt" or "text" (text) or "input_ids" (token ids). Throws a
 // one-line error naming the file and line for anything else.
 std::vector<LoadPrompt> load_prompts(const std::filesystem::path& path);
 
