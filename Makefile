@@ -10,10 +10,13 @@ setup:
 build: setup
 
 # Unit, model, shared, llamacpp and real tests (the README's test command; CI runs it through
-# .ci/run); scripts/test-deps fetches and caches what the llamacpp and real labels need.
+# .ci/run); scripts/test-deps fetches and caches what the llamacpp and real labels need. Then,
+# on their own so that no timing test shares the cores with it, the vllm label: a real vLLM
+# server (its venv installed and cached by scripts/vllm-venv, started and stopped by ctest).
 test: setup
 	@scripts/test-deps
 	@cd $(BUILD) && ctest -L '$(CTEST_LABELS)' -j $$(nproc) --output-on-failure --timeout 900
+	@cd $(BUILD) && ctest -L vllm --output-on-failure --timeout 1500
 
 # Everything, including slow tests (and gpu/real where the machine has them).
 test-all: setup
