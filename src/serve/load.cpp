@@ -12,8 +12,8 @@
 #include <memory>
 #include <random>
 
+#include "qbench/report/report.hpp"
 #include "qbench/serve/sse.hpp"
-#include "qbench/stats/latency.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
 
@@ -26,18 +26,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-report::LatencyStats latency_ms(const std::vector<double>& ms) {
-    report::LatencyStats out;
-    if (ms.empty()) return out;
-    const auto s = stats::summarize_latency(ms);
-    out = {s.n, s.mean, s.std, s.min, s.max, s.p50.value, s.p90.value, s.p95.value, s.p99.value, s.p999.value, {}};
-    const std::pair<const char*, const stats::PercentileValue*> named[] = {
-        {"p50", &s.p50}, {"p90", &s.p90}, {"p95", &s.p95}, {"p99", &s.p99}, {"p99.9", &s.p999}};
-    for (const auto& [name, p] : named) {
-        if (p->undersampled) out.undersampled.push_back(name);
-    }
-    return out;
-}
+report::LatencyStats latency_ms(const std::vector<double>& ms) { return report::latency_stats_from_ms(ms); }
 
 double seconds_since(Clock::time_point t0, Clock::time_point t) {
     return std::chrono::duration<double>(t - t0).count();
