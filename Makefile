@@ -1,6 +1,6 @@
 # Thin wrapper: every target runs the idempotent scripts/setup first.
 BUILD ?= build
-CTEST_LABELS ?= unit|model|shared|llamacpp|real
+CTEST_LABELS ?= unit|model|shared|llamacpp|real|slurm
 
 .PHONY: setup build build-cuda test test-all demo fuzz clean
 
@@ -9,7 +9,7 @@ setup:
 
 build: setup
 
-# Unit, model, shared, llamacpp and real tests (the README's test command; CI runs it through
+# Unit, model, shared, llamacpp, real and slurm tests (the README's test command; CI runs it through
 # .ci/run); scripts/test-deps fetches and caches what the llamacpp and real labels need. Then,
 # on their own so that no timing test shares the cores with it, the vllm label: a real vLLM
 # server (its venv installed and cached by scripts/vllm-venv, started and stopped by ctest).

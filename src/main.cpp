@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     cli::add_tokenize_command(app, ctx);
     cli::add_bench_command(app, ctx);
     cli::add_compare_command(app, ctx);
+    cli::add_merge_command(app, ctx);
     cli::add_bench_kernels_command(app, ctx);
 
     try {

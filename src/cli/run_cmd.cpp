@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "qbench/config/run_config.hpp"
 #include "qbench/eval/runner.hpp"
 #include "qbench/report/report.hpp"
+#include "qbench/util/files.hpp"
 
 namespace qbench::cli {
 namespace {
@@ -21,6 +23,8 @@ struct RunOptions {
     config::CliOverrides overrides;
     bool resume = false;
     bool json = false;
+    std::string shard;  // "i/N"
+    int shards = 0;     // N, with JOB_COMPLETION_INDEX
 };
 
 // PPL of the baseline per protocol, for the ratio column.
@@ -138,9 +142,20 @@ void add_run_command(CLI::App& app, Context& ctx) {
     config::add_cli_flags(*cmd, config::run_config_options(), o->overrides);
     cmd->add_flag("--resume", o->resume, "Keep the variants an earlier run of this config finished");
     cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_option("--shard", o->shard,
+                    "Run shard i of N (i/N) into OUT/shard-i-of-N; default: SLURM_ARRAY_TASK_ID/COUNT, or "
+                    "JOB_COMPLETION_INDEX with --shards");
+    cmd->add_option("--shards", o->shards, "The shard count N, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job)");
     cmd->callback([o, &ctx] {
-        const auto c = config::load_run_config(o->config, o->overrides);
-        const auto outcome = eval::run_benchmark(c, report::host_run_context(), {o->resume});
+        auto c = config::load_run_config(o->config, o->overrides);
+        eval::RunnerOptions ro;
+        ro.resume = o->resume;
+        ro.shard = plan::select_shard(o->shard, o->shards, [](const char* n) { return std::getenv(n); });
+        if (ro.shard) {
+            c.output_dir /= fmt::format("shard-{}-of-{}", ro.shard->index, ro.shard->count);
+            ro.config_text = read_file(o->config);
+        }
+        const auto outcome = eval::run_benchmark(c, report::host_run_context(), ro);
         print_summary(outcome, c, o->json);
         ctx.exit_code = eval::exit_code_of(outcome);
     });

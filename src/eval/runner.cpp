@@ -26,6 +26,7 @@
 #include "qbench/build_config.hpp"
 #include "qbench/util/build_info.hpp"
 #include "qbench/util/error.hpp"
+#include "qbench/util/files.hpp"
 #include "qbench/util/hash.hpp"
 #include "qbench/util/log.hpp"
 
@@ -281,10 +282,24 @@ RunOutcome run_benchmark(const config::RunConfig& c, report::RunContext context,
     context.seed = c.seed;
     context.config = c.effective;
     context.config_sha256 = c.sha256;
-    const std::vector<plan::WorkUnit> units = plan::plan_run(c, fingerprints(c));
+    const plan::Fingerprints fps = fingerprints(c);
+    std::vector<plan::WorkUnit> units = plan::plan_run(c, fps);
     plan::UnitStore store(c.output_dir);
     if (!options.resume) store.clear();
-    const auto gates = report::gate_specs(context);
+    if (options.shard) {
+        // The header first, so that a shard directory names its shard and plan from the start; a
+        // retried worker rewrites it (and, without --resume, its units) in place.
+        const auto& s = *options.shard;
+        const auto header = plan::shard_header(c, options.config_text, units, fps, s);
+        fs::create_directories(c.output_dir);
+        write_file_atomic(c.output_dir / plan::kShardHeader, header.dump(1));
+        std::erase_if(units, [&](const plan::WorkUnit& u) { return !plan::unit_in_shard(u, s); });
+        log::info("shard {}/{} ({}): {} of the run's units{}", s.index, s.count, s.source, units.size(),
+                  c.throughput ? (s.index == 0 ? ", throughput included (shard 0 only)" : ", no throughput (shard 0 only)")
+                               : "");
+    }
+    // A shard holds only part of the results, so the gates are judged by the merge, not here.
+    const auto gates = options.shard ? decltype(report::gate_specs(context)){} : report::gate_specs(context);
     std::map<std::string, plan::Failure> failures;
     RunOutcome outcome;
     outcome.report.context = std::move(context);
@@ -320,7 +335,7 @@ RunOutcome run_benchmark(const config::RunConfig& c, report::RunContext context,
         }
     }
     write();
-    if (!c.gates.empty()) report::write_gate_files(outcome.derived.gates, outcome.derived.tasks, c.output_dir);
+    if (!c.gates.empty() && !options.shard) report::write_gate_files(outcome.derived.gates, outcome.derived.tasks, c.output_dir);
     return outcome;
 }
 

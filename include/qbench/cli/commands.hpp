@@ -21,6 +21,7 @@ void add_cost_command(CLI::App& app, Context& ctx);
 void add_tokenize_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
 void add_compare_command(CLI::App& app, Context& ctx);
+void add_merge_command(CLI::App& app, Context& ctx);
 void add_bench_kernels_command(CLI::App& app, Context& ctx);
 
 }  // namespace qbench::cli

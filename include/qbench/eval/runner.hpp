@@ -4,6 +4,7 @@
 #pragma once
 
 #include "qbench/config/run_config.hpp"
+#include "qbench/plan/shard.hpp"
 #include "qbench/report/derived.hpp"
 #include "qbench/report/report.hpp"
 
@@ -11,6 +12,10 @@ namespace qbench::eval {
 
 struct RunnerOptions {
     bool resume = false;  // keep the unit results of an earlier run whose inputs still match
+    // A sharded run: only this shard's units (plan/shard.hpp), and the shard header written to
+    // the output directory first; `config_text` (the config file's bytes) goes into the header.
+    std::optional<plan::ShardSpec> shard;
+    std::string config_text;
 };
 
 // The final report and what was derived from it once (comparisons, gates).
