@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <algorithm>
 #include <cstdlib>
@@ -280,6 +281,45 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
     if (!ids_named) out.top.clear();
     for (auto& t : out.top) std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return out;
+}
+
+Client::Loglikelihood Client::loglikelihood(const std::vector<std::int64_t>& context,
+                                            const std::vector<std::int64_t>& continuation) const {
+    if (context.empty()) throw_bad_input("server {}: a loglikelihood needs a context token", redact_url(spec_.url));
+    if (continuation.empty()) throw_bad_input("server {}: a loglikelihood needs a continuation token", redact_url(spec_.url));
+    std::vector<std::int64_t> all = context;
+    all.insert(all.end(), continuation.begin(), continuation.end());
+    const PromptLogprobs p = score_prompt(all, 1);
+    Loglikelihood out;
+    out.is_greedy = true;
+    for (std::size_t i = context.size(); i < all.size(); ++i) {
+        out.logprob += p.logprobs[i];
+        // The server lists its top token's log-prob; the true token is greedy when it has it
+        // (ties included, as an argmax would pick either).
+        out.is_greedy = out.is_greedy && std::isfinite(p.top_max[i]) && p.logprobs[i] >= p.top_max[i] - 1e-6;
+        ++out.tokens;
+    }
+    return out;
+}
+
+std::string Client::generate(const std::vector<std::int64_t>& prompt, const GenerateOptions& o) const {
+    json body = {{"prompt", prompt}, {"max_tokens", o.max_tokens}, {"temperature", o.temperature}};
+    if (!spec_.model.empty()) body["model"] = spec_.model;
+    if (!o.stop.empty()) body["stop"] = o.stop;
+    if (o.seed) body["seed"] = *o.seed;
+    const json j = post_json("/completions", body);
+    if (!j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty() ||
+        !j.at("choices").at(0).contains("text") || !j.at("choices").at(0).at("text").is_string()) {
+        throw_runtime("server {}/completions: the response has no choices[0].text", redact_url(spec_.url));
+    }
+    std::string text = j.at("choices").at(0).at("text").get<std::string>();
+    // Servers cut at stop strings already; cut again so every server behaves alike.
+    std::size_t cut = text.size();
+    for (const auto& s : o.stop) {
+        if (!s.empty()) cut = std::min(cut, text.find(s));
+    }
+    text.resize(std::min(cut, text.size()));
+    return text;
 }
 
 }  // namespace qbench::serve

@@ -84,6 +84,24 @@ public:
     // llama-server refuses echo, TensorRT-LLM has no prompt log-probs).
     PromptLogprobs score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const;
 
+    // ln p(continuation | context) summed over the continuation's tokens, from one scored prompt
+    // (context + continuation); greedy when every continuation token is the server's top token.
+    struct Loglikelihood {
+        double logprob = 0.0;
+        bool is_greedy = false;
+        std::int64_t tokens = 0;
+    };
+    Loglikelihood loglikelihood(const std::vector<std::int64_t>& context, const std::vector<std::int64_t>& continuation) const;
+
+    // A non-streamed completion of a token-id prompt: the text, cut at the first stop string.
+    struct GenerateOptions {
+        std::int64_t max_tokens = 256;
+        std::vector<std::string> stop;
+        double temperature = 0.0;
+        std::optional<std::uint64_t> seed;
+    };
+    std::string generate(const std::vector<std::int64_t>& prompt, const GenerateOptions& options) const;
+
     const ServerSpec& spec() const { return spec_; }
     // Headers every request carries (content type, the API key if configured).
     std::vector<std::string> headers() const;
