@@ -224,26 +224,19 @@ std::vector<std::int64_t> Client::tokenize(const std::string& text, bool add_spe
     return ids;
 }
 
-PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const {
-    if (ids.empty()) throw_bad_input("server {}: an empty prompt has no log-probs", redact_url(spec_.url));
-    json body = {{"prompt", ids},        {"max_tokens", 1}, {"echo", true},
-                 {"logprobs", std::max<std::int64_t>(1, top_k)}, {"temperature", 0.0},
-                 {"return_tokens_as_token_ids", true}};
-    if (!spec_.model.empty()) body["model"] = spec_.model;
-    const std::string url = spec_.url + "/completions";
-    const json j = post_json("/completions", body);
+PromptLogprobs parse_prompt_logprobs(const json& j, std::size_t n, const std::string& url) {
     const auto fail = [&](const std::string& why) -> PromptLogprobs {
         throw_runtime("server {}: cannot score prompts: {}", redact_url(url), why);
     };
-    if (!j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty()) return fail("no choices");
+    if (!j.is_object() || !j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty())
+        return fail("no choices");
     const auto& c = j.at("choices").at(0);
-    if (!c.contains("logprobs") || !c.at("logprobs").is_object()) {
+    if (!c.is_object() || !c.contains("logprobs") || !c.at("logprobs").is_object()) {
         return fail("the response has no log-probs (does the server support echo with logprobs?)");
     }
     const auto& lp = c.at("logprobs");
     if (!lp.contains("token_logprobs") || !lp.at("token_logprobs").is_array()) return fail("no token_logprobs");
     const auto& tl = lp.at("token_logprobs");
-    const std::size_t n = ids.size();
     if (tl.size() < n) {
         return fail(fmt::format("it returned {} log-probs for a prompt of {} tokens (it does not echo the prompt's "
                                 "log-probs)",
@@ -258,6 +251,9 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
     for (std::size_t i = 1; i < n; ++i) {
         if (!tl.at(i).is_number()) return fail(fmt::format("the log-prob of prompt token {} is {}", i, tl.at(i).dump()));
         out.logprobs[i] = tl.at(i).get<double>();
+        if (!std::isfinite(out.logprobs[i]) || out.logprobs[i] > 1e-6) {
+            return fail(fmt::format("the log-prob of prompt token {} is {}, not a log-probability", i, out.logprobs[i]));
+        }
         if (!has_top) continue;
         const auto& t = lp.at("top_logprobs").at(i);
         if (!t.is_object()) return fail(fmt::format("top_logprobs[{}] is not an object", i));
@@ -266,12 +262,9 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
             if (!value.is_number()) return fail(fmt::format("top_logprobs[{}] holds a value that is not a number", i));
             const double v = value.get<double>();
             best = std::max(best, v);
-            if (ids_named && key.rfind("token_id:", 0) == 0) {
-                try {
-                    out.top[i].emplace_back(std::stoll(key.substr(9)), v);
-                } catch (const std::exception&) {
-                    ids_named = false;
-                }
+            if (ids_named && key.rfind("token_id:", 0) == 0 && key.size() > 9 && key.size() < 20 &&
+                key.find_first_not_of("0123456789", 9) == std::string::npos) {
+                out.top[i].emplace_back(std::stoll(key.substr(9)), v);
             } else {
                 ids_named = false;
             }
@@ -281,6 +274,15 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
     if (!ids_named) out.top.clear();
     for (auto& t : out.top) std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return out;
+}
+
+PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const {
+    if (ids.empty()) throw_bad_input("server {}: an empty prompt has no log-probs", redact_url(spec_.url));
+    json body = {{"prompt", ids},        {"max_tokens", 1}, {"echo", true},
+                 {"logprobs", std::max<std::int64_t>(1, top_k)}, {"temperature", 0.0},
+                 {"return_tokens_as_token_ids", true}};
+    if (!spec_.model.empty()) body["model"] = spec_.model;
+    return parse_prompt_logprobs(post_json("/completions", body), ids.size(), spec_.url + "/completions");
 }
 
 Client::Loglikelihood Client::loglikelihood(const std::vector<std::int64_t>& context,

@@ -57,6 +57,10 @@ struct PromptLogprobs {
     std::vector<std::vector<std::pair<std::int64_t, double>>> top;
 };
 
+// Reads a /v1/completions echo response for a prompt of `n` tokens (what score_prompt does with
+// the server's answer); throws a one-line Error naming `url` for anything else.
+PromptLogprobs parse_prompt_logprobs(const nlohmann::json& response, std::size_t n, const std::string& url);
+
 class Client {
 public:
     explicit Client(ServerSpec spec);
