@@ -196,6 +196,13 @@ GPL3 = Path("/usr/share/common-licenses/GPL-3")
 PPL_MODELS = {"smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4_k_m.gguf"}
 
 
+def text_copy(out_dir: Path) -> Path:
+    """GPL-3 as a .txt file (qbench reads text input by its extension)."""
+    dest = out_dir / "gpl3.txt"
+    dest.write_bytes(GPL3.read_bytes())
+    return dest
+
+
 def qbench_binary() -> Path:
     return Path(os.environ.get("QBENCH_BIN", REPO / "build/qbench"))
 
@@ -264,15 +271,16 @@ def cmd_ppl(args: argparse.Namespace) -> int:
     tool = root / "build/bin/llama-perplexity"
     out_dir = Path(args.out) / "ppl"
     out_dir.mkdir(parents=True, exist_ok=True)
+    text = text_copy(out_dir)
     for key in args.models:
         model = REAL_MODELS / PPL_MODELS[key]
-        ref = parse_ppl(run_llama_perplexity(tool, model, GPL3, args.n_ctx, args.chunks, []))
-        ref.update({"model": str(model), "text": str(GPL3), "llama_cpp_root": str(root)})
+        ref = parse_ppl(run_llama_perplexity(tool, model, text, args.n_ctx, args.chunks, []))
+        ref.update({"model": str(model), "text": str(text), "llama_cpp_root": str(root)})
         (out_dir / f"{key}.json").write_text(json.dumps(ref, indent=1))
         if args.reference_only:
             print(f"wrote {out_dir / (key + '.json')}")
             continue
-        q = run_qbench_ppl(model, GPL3, args.n_ctx, args.chunks, args.dtype, [])
+        q = run_qbench_ppl(model, text, args.n_ctx, args.chunks, args.dtype, [])
         print(f"\n{key} ({model.name}), n_ctx {args.n_ctx}, qbench --dtype {args.dtype}")
         print(f"{'':14}{'llama.cpp':>14}{'qbench':>14}{'rel':>10}")
         print(f"{'chunks':14}{ref['chunks']:>14}{q['windows']:>14}")
@@ -293,27 +301,28 @@ def cmd_kld(args: argparse.Namespace) -> int:
     tool = root / "build/bin/llama-perplexity"
     out_dir = Path(args.out) / "kld"
     out_dir.mkdir(parents=True, exist_ok=True)
+    text = text_copy(out_dir)
     base_model = REAL_MODELS / PPL_MODELS["smollm2"]
     variant = out_dir / "SmolLM2-135M-Instruct.Q4_0-requant.gguf"
     if not variant.is_file():
         subprocess.run([str(root / "build/bin/llama-quantize"), "--allow-requantize", str(base_model), str(variant),
                         "Q4_0"], check=True, capture_output=True)
     base_file = out_dir / "smollm2-q4_1.kld"
-    run_llama_perplexity(tool, base_model, GPL3, args.n_ctx, args.chunks, ["--kl-divergence-base", str(base_file)])
-    log = run_llama_perplexity(tool, variant, GPL3, args.n_ctx, args.chunks,
+    run_llama_perplexity(tool, base_model, text, args.n_ctx, args.chunks, ["--kl-divergence-base", str(base_file)])
+    log = run_llama_perplexity(tool, variant, text, args.n_ctx, args.chunks,
                                ["--kl-divergence-base", str(base_file), "--kl-divergence"])
     (out_dir / "llama-perplexity-kld.log").write_text(log)
     ref = parse_kld(log)
     import re
     chunks = re.search(r"computing over (\d+) chunks", log)
     ref.update({"base_model": str(base_model), "variant": str(variant), "base_file": str(base_file),
-                "text": str(GPL3), "n_ctx": args.n_ctx, "chunks": int(chunks.group(1)) if chunks else args.chunks,
+                "text": str(text), "n_ctx": args.n_ctx, "chunks": int(chunks.group(1)) if chunks else args.chunks,
                 "llama_cpp_root": str(root)})
     (out_dir / "smollm2.json").write_text(json.dumps(ref, indent=1))
     if args.reference_only:
         print(f"wrote {out_dir / 'smollm2.json'}")
         return 0
-    q = run_qbench_ppl(variant, GPL3, args.n_ctx, args.chunks, args.dtype, ["--kld", str(base_file)])["kld"]
+    q = run_qbench_ppl(variant, text, args.n_ctx, args.chunks, args.dtype, ["--kld", str(base_file)])["kld"]
     pct = lambda xs: {str(p["q"]): p["value"] for p in xs}
     print(f"\nSmolLM2 Q4_1 (base) vs Q4_0 requantized, n_ctx {args.n_ctx}, {args.chunks} chunks, "
           f"qbench --dtype {args.dtype} on llama.cpp's base file")
