@@ -8,6 +8,15 @@
              tests/tokenizer/gguf_tokenizer_llamacpp_test.cpp (ctest -L llamacpp) reads them.
              --fixtures also rewrites tests/fixtures/gguf/<vocab>.llamacpp.json: llama.cpp's ids
              for the case texts of the small committed GGUF vocabularies (unit tests).
+  ppl        `llama-perplexity -c N_CTX` and `qbench ppl --protocol llama.cpp --max-length N_CTX`
+             on the real models and GPL-3 text (/usr/share/common-licenses/GPL-3): chunks, scored
+             tokens, final PPL ± stderr and the running estimates side by side; llama.cpp's
+             numbers are written to <cache>/ppl/<model>.json (read by
+             tests/eval/llamacpp_ppl_real_test.cpp, ctest -L real).
+  kld        SmolLM2 Q4_1 against its Q4_0 requantization (`llama-quantize --allow-requantize`):
+             `llama-perplexity --kl-divergence-base` from Q4_1, `--kl-divergence` on Q4_0, and
+             `qbench ppl Q4_0 --kld BASE` on llama.cpp's own base file; mean KLD, same top, the
+             KLD and Δp percentiles side by side; llama.cpp's to <cache>/kld/<model>.json.
 
 Run with the project's venv: .venv/bin/python scripts/llamacpp_agreement.py tokenize
 The llama.cpp root comes from --llama-cpp, else scripts/fetch_llamacpp (which builds the tools).
@@ -181,6 +190,158 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- ppl / kld ----
+
+GPL3 = Path("/usr/share/common-licenses/GPL-3")
+PPL_MODELS = {"smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4_k_m.gguf"}
+
+
+def text_copy(out_dir: Path) -> Path:
+    """GPL-3 as a .txt file (qbench reads text input by its extension)."""
+    dest = out_dir / "gpl3.txt"
+    dest.write_bytes(GPL3.read_bytes())
+    return dest
+
+
+def qbench_binary() -> Path:
+    return Path(os.environ.get("QBENCH_BIN", REPO / "build/qbench"))
+
+
+def run_llama_perplexity(tool: Path, model: Path, text: Path, n_ctx: int, chunks: int, extra: list[str]) -> str:
+    cmd = [str(tool), "-m", str(model), "-f", str(text), "-c", str(n_ctx), "-b", str(n_ctx),
+           "--chunks", str(chunks), "-t", str(os.cpu_count() or 1), *extra]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {(run.stderr or run.stdout).strip().splitlines()[-3:]}")
+    return run.stdout + run.stderr
+
+
+def parse_ppl(log: str) -> dict:
+    import re
+    running = [float(x) for _, x in re.findall(r"\[(\d+)\]([0-9.]+|nan|inf),", log)]
+    final = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", log)
+    chunks = re.search(r"calculating perplexity over (\d+) chunks, n_ctx=(\d+)", log)
+    if not final or not chunks:
+        raise RuntimeError("llama-perplexity printed no final estimate:\n" + log[-2000:])
+    n_chunk, n_ctx = int(chunks.group(1)), int(chunks.group(2))
+    return {"chunks": n_chunk, "n_ctx": n_ctx, "tokens_scored": n_chunk * (n_ctx - 1 - n_ctx // 2),
+            "running_ppl": running, "ppl": float(final.group(1)), "ppl_stderr": float(final.group(2))}
+
+
+def parse_kld(log: str) -> dict:
+    import re
+    def num(pattern):
+        m = re.search(pattern, log)
+        if not m:
+            raise RuntimeError(f"llama-perplexity --kl-divergence printed no '{pattern}':\n" + log[-2000:])
+        return float(m.group(1))
+    names = {"Maximum": 1.0, "99.9%": 0.999, "99.0%": 0.99, "95.0%": 0.95, "90.0%": 0.9, "75.0%": 0.75,
+             "Median": 0.5, "25.0%": 0.25, "10.0%": 0.1, " 5.0%": 0.05, " 1.0%": 0.01, " 0.1%": 0.001,
+             "Minimum": 0.0}
+    kld_pct, dp_pct = {}, {}
+    for name, q in names.items():
+        m = re.search(rf"^{re.escape(name)}\s+KLD:\s+(-?[0-9.]+)", log, re.M)
+        if m:
+            kld_pct[str(q)] = float(m.group(1))
+        m = re.search(rf"^{re.escape(name)}\s+Δp:\s+(-?[0-9.]+)%", log, re.M)
+        if m:
+            dp_pct[str(q)] = float(m.group(1)) / 100
+    return {"kld_mean": num(r"Mean\s+KLD:\s+([0-9.]+)"), "kld_mean_unc": num(r"Mean\s+KLD:\s+[0-9.]+\s*±\s*([0-9.]+)"),
+            "same_top": num(r"Same top p:\s+([0-9.]+)") / 100, "delta_p_mean": num(r"Mean\s+Δp:\s+(-?[0-9.]+)") / 100,
+            "delta_p_rms": num(r"RMS Δp\s+:\s+([0-9.]+)") / 100, "ppl": num(r"Mean PPL\(Q\)\s+:\s+([0-9.]+)"),
+            "ppl_base": num(r"Mean PPL\(base\)\s+:\s+([0-9.]+)"), "kld_percentiles": kld_pct,
+            "delta_p_percentiles": dp_pct}
+
+
+def run_qbench_ppl(model: Path, text: Path, n_ctx: int, chunks: int, dtype: str, extra: list[str]) -> dict:
+    cmd = [str(qbench_binary()), "ppl", str(model), "--data", str(text), "--protocol", "llama.cpp",
+           "--max-length", str(n_ctx), "--limit", str(chunks), "--dtype", dtype, "--json", *extra]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {run.stderr.strip()[-500:]}")
+    return json.loads(run.stdout)
+
+
+def rel(a: float, b: float) -> str:
+    return f"{100 * (a - b) / b:+.3f}%" if b else "-"
+
+
+def cmd_ppl(args: argparse.Namespace) -> int:
+    root = llama_cpp_root(args.llama_cpp)
+    tool = root / "build/bin/llama-perplexity"
+    out_dir = Path(args.out) / "ppl"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = text_copy(out_dir)
+    for key in args.models:
+        model = REAL_MODELS / PPL_MODELS[key]
+        ref = parse_ppl(run_llama_perplexity(tool, model, text, args.n_ctx, args.chunks, []))
+        ref.update({"model": str(model), "text": str(text), "llama_cpp_root": str(root)})
+        (out_dir / f"{key}.json").write_text(json.dumps(ref, indent=1))
+        if args.reference_only:
+            print(f"wrote {out_dir / (key + '.json')}")
+            continue
+        q = run_qbench_ppl(model, text, args.n_ctx, args.chunks, args.dtype, [])
+        print(f"\n{key} ({model.name}), n_ctx {args.n_ctx}, qbench --dtype {args.dtype}")
+        print(f"{'':14}{'llama.cpp':>14}{'qbench':>14}{'rel':>10}")
+        print(f"{'chunks':14}{ref['chunks']:>14}{q['windows']:>14}")
+        print(f"{'tokens':14}{ref['tokens_scored']:>14}{q['tokens_scored']:>14}")
+        print(f"{'ppl':14}{ref['ppl']:>14.4f}{q['ppl']:>14.4f}{rel(q['ppl'], ref['ppl']):>10}")
+        print(f"{'stderr':14}{ref['ppl_stderr']:>14.5f}{q.get('ppl_stderr', float('nan')):>14.5f}"
+              f"{rel(q.get('ppl_stderr', 0), ref['ppl_stderr']):>10}")
+        for i in sorted({0, 1, 4, 9, len(ref['running_ppl']) - 1}):
+            if i < len(ref["running_ppl"]) and i < len(q.get("running_ppl", [])):
+                a, b = ref["running_ppl"][i], q["running_ppl"][i]
+                print(f"{'[' + str(i + 1) + ']':14}{a:>14.4f}{b:>14.4f}{rel(b, a):>10}")
+    print(f"wrote {out_dir}")
+    return 0
+
+
+def cmd_kld(args: argparse.Namespace) -> int:
+    root = llama_cpp_root(args.llama_cpp)
+    tool = root / "build/bin/llama-perplexity"
+    out_dir = Path(args.out) / "kld"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = text_copy(out_dir)
+    base_model = REAL_MODELS / PPL_MODELS["smollm2"]
+    variant = out_dir / "SmolLM2-135M-Instruct.Q4_0-requant.gguf"
+    if not variant.is_file():
+        subprocess.run([str(root / "build/bin/llama-quantize"), "--allow-requantize", str(base_model), str(variant),
+                        "Q4_0"], check=True, capture_output=True)
+    base_file = out_dir / "smollm2-q4_1.kld"
+    run_llama_perplexity(tool, base_model, text, args.n_ctx, args.chunks, ["--kl-divergence-base", str(base_file)])
+    log = run_llama_perplexity(tool, variant, text, args.n_ctx, args.chunks,
+                               ["--kl-divergence-base", str(base_file), "--kl-divergence"])
+    (out_dir / "llama-perplexity-kld.log").write_text(log)
+    ref = parse_kld(log)
+    import re
+    chunks = re.search(r"computing over (\d+) chunks", log)
+    ref.update({"base_model": str(base_model), "variant": str(variant), "base_file": str(base_file),
+                "text": str(text), "n_ctx": args.n_ctx, "chunks": int(chunks.group(1)) if chunks else args.chunks,
+                "llama_cpp_root": str(root)})
+    (out_dir / "smollm2.json").write_text(json.dumps(ref, indent=1))
+    if args.reference_only:
+        print(f"wrote {out_dir / 'smollm2.json'}")
+        return 0
+    q = run_qbench_ppl(variant, text, args.n_ctx, args.chunks, args.dtype, ["--kld", str(base_file)])["kld"]
+    pct = lambda xs: {str(p["q"]): p["value"] for p in xs}
+    print(f"\nSmolLM2 Q4_1 (base) vs Q4_0 requantized, n_ctx {args.n_ctx}, {args.chunks} chunks, "
+          f"qbench --dtype {args.dtype} on llama.cpp's base file")
+    print(f"{'':14}{'llama.cpp':>14}{'qbench':>14}{'rel':>10}")
+    print(f"{'KLD mean':14}{ref['kld_mean']:>14.6f}{q['kld_mean']:>14.6f}{rel(q['kld_mean'], ref['kld_mean']):>10}")
+    print(f"{'same top':14}{100 * ref['same_top']:>13.3f}%{100 * q['same_top']:>13.3f}%"
+          f"{100 * (q['same_top'] - ref['same_top']):>+9.3f}pt")
+    print(f"{'mean dp':14}{100 * ref['delta_p_mean']:>13.3f}%{100 * q['delta_p_mean']:>13.3f}%")
+    print(f"{'RMS dp':14}{100 * ref['delta_p_rms']:>13.3f}%{100 * q['delta_p_rms']:>13.3f}%")
+    qk, qd = pct(q["kld_percentiles"]), pct(q["delta_p_percentiles"])
+    for name, key in (("KLD", "kld_percentiles"), ("dp", "delta_p_percentiles")):
+        mine = qk if name == "KLD" else qd
+        for k, v in ref[key].items():
+            if k in mine:
+                print(f"{name + ' q' + k:14}{v:>14.6f}{mine[k]:>14.6f}")
+    print(f"wrote {out_dir}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -191,6 +352,18 @@ def main() -> int:
     t.add_argument("--jobs", type=int, default=2)
     t.add_argument("--fixtures", action="store_true", help="also rewrite tests/fixtures/gguf/*.llamacpp.json")
     t.set_defaults(func=cmd_tokenize)
+    for name, func, help_ in (("ppl", cmd_ppl, "llama-perplexity vs qbench ppl --protocol llama.cpp"),
+                              ("kld", cmd_kld, "llama-perplexity --kl-divergence vs qbench ppl --kld")):
+        c = sub.add_parser(name, help=help_)
+        c.add_argument("--llama-cpp", help="llama.cpp root (default: scripts/fetch_llamacpp)")
+        c.add_argument("--out", default=str(DEFAULT_CACHE), help=f"cache directory (default {DEFAULT_CACHE})")
+        c.add_argument("--n-ctx", type=int, default=256)
+        c.add_argument("--chunks", type=int, default=30)
+        c.add_argument("--dtype", default="float32", help="qbench's compute dtype")
+        c.add_argument("--reference-only", action="store_true", help="write llama.cpp's numbers, run no qbench")
+        if name == "ppl":
+            c.add_argument("--models", nargs="*", default=list(PPL_MODELS), choices=list(PPL_MODELS))
+        c.set_defaults(func=func)
     args = ap.parse_args()
     return args.func(args)
 

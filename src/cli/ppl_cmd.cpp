@@ -42,6 +42,8 @@ void print(const eval::PerplexityRun& run, const PplOptions& o) {
         if (r.word_perplexity) j["word_perplexity"] = *r.word_perplexity;
         if (r.byte_perplexity) j["byte_perplexity"] = *r.byte_perplexity;
         if (r.bits_per_byte) j["bits_per_byte"] = *r.bits_per_byte;
+        if (!r.running_ppl.empty()) j["running_ppl"] = r.running_ppl;
+        if (r.ppl_stderr) j["ppl_stderr"] = *r.ppl_stderr;
         nlohmann::json blocks = nlohmann::json::array();
         for (const auto& b : r.blocks) blocks.push_back({{"nll_sum", b.nll_sum}, {"tokens", b.tokens}});
         j["blocks"] = blocks;
@@ -52,7 +54,11 @@ void print(const eval::PerplexityRun& run, const PplOptions& o) {
     fmt::print("protocol      {} (max_length {}{})\n", r.protocol, r.max_length,
                r.stride ? fmt::format(", stride {}", r.stride) : std::string());
     fmt::print("dtype         {} ({})\n", run.model.dtype, run.model.dtype_reason);
-    fmt::print("perplexity    {:.4f}\n", r.ppl);
+    if (r.ppl_stderr) {
+        fmt::print("perplexity    {:.4f} +/- {:.5f} (llama-perplexity's stderr)\n", r.ppl, *r.ppl_stderr);
+    } else {
+        fmt::print("perplexity    {:.4f}\n", r.ppl);
+    }
     fmt::print("tokens scored {} of {} ({} {})\n", r.tokens_scored, r.input_tokens, r.blocks.size(),
                r.protocol == "lm-eval-rolling" ? "documents" : "windows");
     fmt::print("nll sum       {:.6f}\n", r.nll_sum);
@@ -104,7 +110,12 @@ void add_ppl_command(CLI::App& app, Context& ctx) {
     cmd->add_option("--kld-base", o->kld.write_base,
                     "Write this model's top-k distributions over the scored tokens to FILE (for --kld)");
     cmd->add_option("--kld", o->kld.compare,
-                    "KL divergence from the model that wrote FILE with --kld-base (same data and options)");
+                    "KL divergence from the model that wrote FILE with --kld-base (same data and options), or "
+                    "from a `llama-perplexity --kl-divergence-base` FILE (exact; --protocol llama.cpp)");
+    cmd->add_option("--kld-base-format", o->kld.base_format,
+                    "--kld-base: qbench (top-k, this tool's runs) | llama.cpp (llama-perplexity's full-vocabulary "
+                    "layout, exact; --protocol llama.cpp)")
+        ->capture_default_str();
     cmd->add_option("--kld-top-k", o->kld.top_k,
                     "--kld-base: tokens kept per position (default: the vocabulary up to 4096, else 128)");
     cmd->add_flag("--json", o->json, "Print one JSON object");

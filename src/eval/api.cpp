@@ -3,6 +3,7 @@
 #include <map>
 
 #include "qbench/eval/kld.hpp"
+#include "qbench/eval/llamacpp_kld.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
@@ -51,10 +52,33 @@ PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem:
     info.limit = options.limit;
     info.vocab_size = c.vocab_size;
     info.top_k = kld.top_k > 0 ? std::min(kld.top_k, c.vocab_size) : default_kld_top_k(c.vocab_size);
+    if (kld.base_format != "qbench" && kld.base_format != "llama.cpp") {
+        throw_bad_input("--kld-base-format '{}' is not known (known: qbench, llama.cpp)", kld.base_format);
+    }
+    const bool llama_write = !kld.write_base.empty() && kld.base_format == "llama.cpp";
+    const bool llama_read = !kld.compare.empty() && is_llamacpp_kld_file(kld.compare);
+    if ((llama_write || llama_read) && options.protocol != "llama.cpp") {
+        throw_bad_input("{}: a llama.cpp KLD base file needs --protocol llama.cpp, not {}",
+                        (llama_read ? kld.compare : kld.write_base).string(), options.protocol);
+    }
+    std::int64_t n_chunk = static_cast<std::int64_t>(input.joined.size()) / options.max_length;
+    if (options.limit > 0) n_chunk = std::min(n_chunk, options.limit);
     std::unique_ptr<KldBaseWriter> writer;
+    std::unique_ptr<LlamaKldWriter> llama_writer;
     std::unique_ptr<KldScorer> scorer;
-    if (!kld.write_base.empty()) writer = std::make_unique<KldBaseWriter>(kld.write_base, info);
-    if (!kld.compare.empty()) scorer = std::make_unique<KldScorer>(kld.compare, info);
+    std::unique_ptr<LlamaKldScorer> llama_scorer;
+    if (llama_write) {
+        llama_writer = std::make_unique<LlamaKldWriter>(kld.write_base, options.max_length, c.vocab_size, n_chunk,
+                                                  input.joined);
+    } else if (!kld.write_base.empty()) {
+        writer = std::make_unique<KldBaseWriter>(kld.write_base, info);
+    }
+    if (llama_read) {
+        llama_scorer = std::make_unique<LlamaKldScorer>(kld.compare, options.max_length, c.vocab_size, n_chunk,
+                                                        input.joined);
+    } else if (!kld.compare.empty()) {
+        scorer = std::make_unique<KldScorer>(kld.compare, info);
+    }
     struct Both : WindowObserver {
         WindowObserver* a = nullptr;
         WindowObserver* b = nullptr;
@@ -63,14 +87,16 @@ PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem:
             if (b) b->window(i, w, logits, targets);
         }
     } both;
-    both.a = writer.get();
-    both.b = scorer.get();
+    both.a = llama_writer ? static_cast<WindowObserver*>(llama_writer.get()) : writer.get();
+    both.b = llama_scorer ? static_cast<WindowObserver*>(llama_scorer.get()) : scorer.get();
     PerplexityRun run;
     run.model = env.summary;
-    run.perplexity = evaluate_perplexity(*env.decoder, input, options, (writer || scorer) ? &both : nullptr);
+    run.perplexity = evaluate_perplexity(*env.decoder, input, options, (both.a || both.b) ? &both : nullptr);
     run.perplexity.data_path = data.string();
     run.perplexity.data_sha256 = data_sha;
     if (writer) writer->finish();
+    if (llama_writer) llama_writer->finish();
+    if (llama_scorer) run.kld = llama_scorer->finish();
     if (scorer) {
         run.kld = scorer->finish();
         if (!run.kld) throw_bad_input("--kld {}: {}", kld.compare.string(), scorer->error());

@@ -180,6 +180,26 @@ void finalize(report::PerplexityResult& r) {
     }
 }
 
+void llamacpp_estimates(report::PerplexityResult& r, const std::vector<double>& nll_sq_sums) {
+    if (nll_sq_sums.size() != r.blocks.size()) {
+        throw_runtime("llamacpp_estimates: {} squared sums for {} chunks", nll_sq_sums.size(), r.blocks.size());
+    }
+    r.running_ppl.clear();
+    r.ppl_stderr.reset();
+    double nll = 0.0, nll2 = 0.0;
+    std::int64_t count = 0;
+    for (std::size_t i = 0; i < r.blocks.size(); ++i) {
+        nll += r.blocks[i].nll_sum;
+        nll2 += nll_sq_sums[i];
+        count += r.blocks[i].tokens;
+        r.running_ppl.push_back(std::exp(nll / static_cast<double>(count)));
+    }
+    if (count < 2) return;
+    const double mean = nll / static_cast<double>(count);
+    const double var = nll2 / static_cast<double>(count) - mean * mean;
+    if (var > 0) r.ppl_stderr = std::exp(mean) * std::sqrt(var / static_cast<double>(count - 1));
+}
+
 namespace {
 
 report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityInput& in,
@@ -200,6 +220,7 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
         }
     }
     r.blocks.assign(n_blocks, {});
+    std::vector<double> nll_sq(n_blocks, 0.0);
     if (o.max_length > model.config().max_position_embeddings) {
         log::warn("max_length {} exceeds the model's max_position_embeddings {}", o.max_length,
                   model.config().max_position_embeddings);
@@ -244,13 +265,15 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
                                .to(logp.device(), torch::kInt64);
             if (observer != nullptr) observer->window(i, w, logits, targets);
             auto nll = -logp.gather(1, targets.unsqueeze(1)).squeeze(1);
-            const double nll_sum = nll.to(torch::kFloat64).sum().item<double>();
+            auto nll64 = nll.to(torch::kFloat64);
+            const double nll_sum = nll64.sum().item<double>();
             if (!std::isfinite(nll_sum)) {
                 throw_runtime("perplexity ({}): window {}: the NLL sum is {} from finite logits", o.protocol, i, nll_sum);
             }
             auto& b = r.blocks[w.block];
             b.nll_sum += nll_sum;
             b.tokens += len - w.score_from;
+            if (o.protocol == "llama.cpp") nll_sq[w.block] += (nll64 * nll64).sum().item<double>();
         }
         progress.advance(end - start);
     }
@@ -262,6 +285,7 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
         }
     }
     finalize(r);
+    if (o.protocol == "llama.cpp") llamacpp_estimates(r, nll_sq);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }

@@ -61,6 +61,8 @@ void to_json(json& j, const PerplexityResult& r) {
     if (r.word_perplexity) j["word_perplexity"] = number(*r.word_perplexity);
     if (r.byte_perplexity) j["byte_perplexity"] = number(*r.byte_perplexity);
     if (r.bits_per_byte) j["bits_per_byte"] = number(*r.bits_per_byte);
+    if (!r.running_ppl.empty()) j["running_ppl"] = numbers(r.running_ppl);
+    if (r.ppl_stderr) j["ppl_stderr"] = number(*r.ppl_stderr);
 }
 
 void from_json(const json& j, PerplexityResult& r) {
@@ -82,6 +84,8 @@ void from_json(const json& j, PerplexityResult& r) {
     r.word_perplexity = optional_number("word_perplexity");
     r.byte_perplexity = optional_number("byte_perplexity");
     r.bits_per_byte = optional_number("bits_per_byte");
+    r.ppl_stderr = optional_number("ppl_stderr");
+    r.running_ppl = j.contains("running_ppl") ? numbers_at(j, "running_ppl") : std::vector<double>{};
 }
 
 void to_json(json& j, const KldBlock& b) {

@@ -42,10 +42,14 @@ report::PerplexityResult run_perplexity(const ModelRequest& request, const std::
 // qbench's base file format, eval/kld.hpp): the first run keeps the model's top-k distributions
 // over the protocol's scored tokens in `write_base`; a later run over the same data and options
 // scores another model against `compare`. `top_k` 0: eval::default_kld_top_k.
+// `base_format` "llama.cpp" writes llama-perplexity's --kl-divergence-base layout instead
+// (eval/llamacpp_kld.hpp: full vocabulary, 2 bytes per entry; llama.cpp protocol only); a
+// `compare` file in that layout (its "_logits_" magic) is read as such, whoever wrote it.
 struct KldFiles {
     std::filesystem::path write_base;
     std::filesystem::path compare;
     std::int64_t top_k = 0;
+    std::string base_format = "qbench";
 };
 struct PerplexityRun {
     report::ModelSummary model;            // the compute dtype that ran and why, among others

@@ -96,4 +96,10 @@ report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const 
 // Fills ppl and the word/byte figures from blocks (used after evaluation and by report readers).
 void finalize(report::PerplexityResult& result);
 
+// llama-perplexity's running estimates and final stderr (tools/perplexity/perplexity.cpp) from
+// the blocks (chunks, in order) and each chunk's Σ nll²: running_ppl[i] = exp(Σ_{≤i} nll / Σ_{≤i}
+// tokens); with m = mean nll, v = mean nll² − m² over all n tokens, ppl_stderr = ppl · sqrt(v /
+// (n − 1)), absent when v ≤ 0 (llama.cpp prints an error instead).
+void llamacpp_estimates(report::PerplexityResult& result, const std::vector<double>& nll_sq_sums);
+
 }  // namespace qbench::eval

@@ -36,6 +36,11 @@ struct PerplexityResult {
     std::optional<double> word_perplexity;
     std::optional<double> byte_perplexity;
     std::optional<double> bits_per_byte;
+    // llama.cpp only (empty / absent otherwise), as llama-perplexity prints them: the running
+    // estimate exp(Σ nll / Σ tokens) after each chunk ("[1]x,[2]y,..."), and the final "± stderr"
+    // ppl · sqrt((mean nll² − (mean nll)²) / (n − 1)) over the n scored tokens.
+    std::vector<double> running_ppl;
+    std::optional<double> ppl_stderr;
     double seconds = 0.0;       // wall time of the evaluation
 
     bool operator==(const PerplexityResult&) const = default;
