@@ -108,6 +108,29 @@ def main() -> None:
     for p in sorted((fx / "models").glob("*/*/config.json")):
         put("model_config", f"{p.parent.parent.name}.{p.parent.name}.json", p.read_bytes())
 
+    # A streamed completion as vLLM sends it (text chunks, a usage chunk, [DONE]), a chat one,
+    # and an error event; the first byte picks where the stream is split in two.
+    def event(obj) -> bytes:
+        return b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n"
+    chunk = lambda text, fin=None: {"id": "cmpl-1", "object": "text_completion", "model": "m",
+                                    "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": fin}]}
+    usage = {"id": "cmpl-1", "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
+    put("sse_stream", "completion.sse", b"\x17" + event(chunk(" a")) + event(chunk(" b")) +
+        event(chunk(" c", "length")) + event(usage) + event(b"[DONE]"))
+    chat = {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "hi"},
+                                                                        "finish_reason": "stop"}]}
+    put("sse_stream", "chat.sse", b"\x05: keep-alive\r\n\r\n" + event(chat).replace(b"\n", b"\r\n") + event(b"[DONE]"))
+    put("sse_stream", "error.sse", b"\x00event: error\ndata: {\"error\": {\"message\": \"overloaded\"}}\n\n")
+    # A vLLM echo answer for a prompt of 4 tokens (first byte: 3 -> n = 4).
+    echo = {"id": "cmpl-2", "object": "text_completion", "model": "m", "choices": [{
+        "index": 0, "text": "x", "finish_reason": "length", "logprobs": {
+            "tokens": ["token_id:1", "token_id:5", "token_id:9", "token_id:2", "token_id:7"],
+            "token_logprobs": [None, -1.5, -0.25, -3.0, -0.5],
+            "top_logprobs": [None, {"token_id:5": -1.5, "token_id:0": -0.5}, {"token_id:9": -0.25},
+                             {"token_id:2": -3.0, "token_id:4": -0.1}, {"token_id:7": -0.5}],
+            "text_offset": [0, 1, 2, 3, 4]}}]}
+    put("served_logprobs", "echo.json", b"\x03" + json.dumps(echo).encode())
+
 
 if __name__ == "__main__":
     main()

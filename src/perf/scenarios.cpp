@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "qbench/model/runtime.hpp"
+#include "qbench/report/report.hpp"
 #include "qbench/perf/bandwidth.hpp"
 #include "qbench/perf/environment.hpp"
 #include "qbench/perf/memory.hpp"
@@ -57,18 +58,9 @@ bool another_repetition(const std::vector<double>& rates, double timed_s, const 
 }  // namespace
 
 report::LatencyStats latency_stats_ms(const std::vector<double>& samples_ns) {
-    report::LatencyStats out;
-    if (samples_ns.empty()) return out;
     std::vector<double> ms(samples_ns.size());
     std::transform(samples_ns.begin(), samples_ns.end(), ms.begin(), [](double ns) { return ns * 1e-6; });
-    const auto s = stats::summarize_latency(ms);
-    out = {s.n, s.mean, s.std, s.min, s.max, s.p50.value, s.p90.value, s.p95.value, s.p99.value, s.p999.value, {}};
-    const std::pair<const char*, const stats::PercentileValue*> named[] = {
-        {"p50", &s.p50}, {"p90", &s.p90}, {"p95", &s.p95}, {"p99", &s.p99}, {"p99.9", &s.p999}};
-    for (const auto& [name, p] : named) {
-        if (p->undersampled) out.undersampled.push_back(name);
-    }
-    return out;
+    return report::latency_stats_from_ms(ms);
 }
 
 double checked_rate(double count, double seconds, const std::string& what) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "json_numbers.hpp"
+#include "qbench/stats/latency.hpp"
 #include "qbench/util/build_info.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/files.hpp"
@@ -11,34 +13,10 @@ namespace qbench::report {
 
 using nlohmann::json;
 
-namespace {
-
-// Non-finite doubles are written as null (what JSON can hold) and read back as NaN, a failed
-// value for every reader (report/comparison.hpp, failed_values); so is a number that is missing.
-json number(double x) {
-    return std::isfinite(x) ? json(x) : json(nullptr);
-}
-
-double number_at(const json& j, const char* key) {
-    const auto x = j.find(key);
-    return x == j.end() || x->is_null() ? std::numeric_limits<double>::quiet_NaN() : x->get<double>();
-}
-
-json numbers(const std::vector<double>& xs) {
-    json j = json::array();
-    for (double x : xs) j.push_back(number(x));
-    return j;
-}
-
-std::vector<double> numbers_at(const json& j, const char* key) {
-    std::vector<double> out;
-    for (const auto& x : j.at(key)) {
-        out.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
-    }
-    return out;
-}
-
-}  // namespace
+using detail::number;
+using detail::number_at;
+using detail::numbers;
+using detail::numbers_at;
 
 RunContext host_run_context() {
     const BuildInfo b = build_info();
@@ -245,6 +223,19 @@ void from_json(const json& j, ModelSummary& m) {
     // Reports written before quantization_info existed describe a float model.
     if (j.contains("quantization_info")) j.at("quantization_info").get_to(m.quantization_info);
     if (j.contains("load_seconds")) m.load_seconds = number_at(j, "load_seconds");  // absent before 0.1.x
+}
+
+LatencyStats latency_stats_from_ms(const std::vector<double>& ms) {
+    LatencyStats out;
+    if (ms.empty()) return out;
+    const auto s = stats::summarize_latency(ms);
+    out = {s.n, s.mean, s.std, s.min, s.max, s.p50.value, s.p90.value, s.p95.value, s.p99.value, s.p999.value, {}};
+    const std::pair<const char*, const stats::PercentileValue*> named[] = {
+        {"p50", &s.p50}, {"p90", &s.p90}, {"p95", &s.p95}, {"p99", &s.p99}, {"p99.9", &s.p999}};
+    for (const auto& [name, p] : named) {
+        if (p->undersampled) out.undersampled.push_back(name);
+    }
+    return out;
 }
 
 void to_json(json& j, const LatencyStats& s) {

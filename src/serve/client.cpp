@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <algorithm>
 #include <cstdlib>
@@ -223,26 +224,19 @@ std::vector<std::int64_t> Client::tokenize(const std::string& text, bool add_spe
     return ids;
 }
 
-PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const {
-    if (ids.empty()) throw_bad_input("server {}: an empty prompt has no log-probs", redact_url(spec_.url));
-    json body = {{"prompt", ids},        {"max_tokens", 1}, {"echo", true},
-                 {"logprobs", std::max<std::int64_t>(1, top_k)}, {"temperature", 0.0},
-                 {"return_tokens_as_token_ids", true}};
-    if (!spec_.model.empty()) body["model"] = spec_.model;
-    const std::string url = spec_.url + "/completions";
-    const json j = post_json("/completions", body);
+PromptLogprobs parse_prompt_logprobs(const json& j, std::size_t n, const std::string& url) {
     const auto fail = [&](const std::string& why) -> PromptLogprobs {
         throw_runtime("server {}: cannot score prompts: {}", redact_url(url), why);
     };
-    if (!j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty()) return fail("no choices");
+    if (!j.is_object() || !j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty())
+        return fail("no choices");
     const auto& c = j.at("choices").at(0);
-    if (!c.contains("logprobs") || !c.at("logprobs").is_object()) {
+    if (!c.is_object() || !c.contains("logprobs") || !c.at("logprobs").is_object()) {
         return fail("the response has no log-probs (does the server support echo with logprobs?)");
     }
     const auto& lp = c.at("logprobs");
     if (!lp.contains("token_logprobs") || !lp.at("token_logprobs").is_array()) return fail("no token_logprobs");
     const auto& tl = lp.at("token_logprobs");
-    const std::size_t n = ids.size();
     if (tl.size() < n) {
         return fail(fmt::format("it returned {} log-probs for a prompt of {} tokens (it does not echo the prompt's "
                                 "log-probs)",
@@ -257,6 +251,9 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
     for (std::size_t i = 1; i < n; ++i) {
         if (!tl.at(i).is_number()) return fail(fmt::format("the log-prob of prompt token {} is {}", i, tl.at(i).dump()));
         out.logprobs[i] = tl.at(i).get<double>();
+        if (!std::isfinite(out.logprobs[i]) || out.logprobs[i] > 1e-6) {
+            return fail(fmt::format("the log-prob of prompt token {} is {}, not a log-probability", i, out.logprobs[i]));
+        }
         if (!has_top) continue;
         const auto& t = lp.at("top_logprobs").at(i);
         if (!t.is_object()) return fail(fmt::format("top_logprobs[{}] is not an object", i));
@@ -265,12 +262,9 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
             if (!value.is_number()) return fail(fmt::format("top_logprobs[{}] holds a value that is not a number", i));
             const double v = value.get<double>();
             best = std::max(best, v);
-            if (ids_named && key.rfind("token_id:", 0) == 0) {
-                try {
-                    out.top[i].emplace_back(std::stoll(key.substr(9)), v);
-                } catch (const std::exception&) {
-                    ids_named = false;
-                }
+            if (ids_named && key.rfind("token_id:", 0) == 0 && key.size() > 9 && key.size() < 20 &&
+                key.find_first_not_of("0123456789", 9) == std::string::npos) {
+                out.top[i].emplace_back(std::stoll(key.substr(9)), v);
             } else {
                 ids_named = false;
             }
@@ -280,6 +274,54 @@ PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::i
     if (!ids_named) out.top.clear();
     for (auto& t : out.top) std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return out;
+}
+
+PromptLogprobs Client::score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const {
+    if (ids.empty()) throw_bad_input("server {}: an empty prompt has no log-probs", redact_url(spec_.url));
+    json body = {{"prompt", ids},        {"max_tokens", 1}, {"echo", true},
+                 {"logprobs", std::max<std::int64_t>(1, top_k)}, {"temperature", 0.0},
+                 {"return_tokens_as_token_ids", true}};
+    if (!spec_.model.empty()) body["model"] = spec_.model;
+    return parse_prompt_logprobs(post_json("/completions", body), ids.size(), spec_.url + "/completions");
+}
+
+Client::Loglikelihood Client::loglikelihood(const std::vector<std::int64_t>& context,
+                                            const std::vector<std::int64_t>& continuation) const {
+    if (context.empty()) throw_bad_input("server {}: a loglikelihood needs a context token", redact_url(spec_.url));
+    if (continuation.empty()) throw_bad_input("server {}: a loglikelihood needs a continuation token", redact_url(spec_.url));
+    std::vector<std::int64_t> all = context;
+    all.insert(all.end(), continuation.begin(), continuation.end());
+    const PromptLogprobs p = score_prompt(all, 1);
+    Loglikelihood out;
+    out.is_greedy = true;
+    for (std::size_t i = context.size(); i < all.size(); ++i) {
+        out.logprob += p.logprobs[i];
+        // The server lists its top token's log-prob; the true token is greedy when it has it
+        // (ties included, as an argmax would pick either).
+        out.is_greedy = out.is_greedy && std::isfinite(p.top_max[i]) && p.logprobs[i] >= p.top_max[i] - 1e-6;
+        ++out.tokens;
+    }
+    return out;
+}
+
+std::string Client::generate(const std::vector<std::int64_t>& prompt, const GenerateOptions& o) const {
+    json body = {{"prompt", prompt}, {"max_tokens", o.max_tokens}, {"temperature", o.temperature}};
+    if (!spec_.model.empty()) body["model"] = spec_.model;
+    if (!o.stop.empty()) body["stop"] = o.stop;
+    if (o.seed) body["seed"] = *o.seed;
+    const json j = post_json("/completions", body);
+    if (!j.contains("choices") || !j.at("choices").is_array() || j.at("choices").empty() ||
+        !j.at("choices").at(0).contains("text") || !j.at("choices").at(0).at("text").is_string()) {
+        throw_runtime("server {}/completions: the response has no choices[0].text", redact_url(spec_.url));
+    }
+    std::string text = j.at("choices").at(0).at("text").get<std::string>();
+    // Servers cut at stop strings already; cut again so every server behaves alike.
+    std::size_t cut = text.size();
+    for (const auto& s : o.stop) {
+        if (!s.empty()) cut = std::min(cut, text.find(s));
+    }
+    text.resize(std::min(cut, text.size()));
+    return text;
 }
 
 }  // namespace qbench::serve

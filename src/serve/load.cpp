@@ -12,8 +12,8 @@
 #include <memory>
 #include <random>
 
+#include "qbench/report/report.hpp"
 #include "qbench/serve/sse.hpp"
-#include "qbench/stats/latency.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
 
@@ -26,18 +26,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-report::LatencyStats latency_ms(const std::vector<double>& ms) {
-    report::LatencyStats out;
-    if (ms.empty()) return out;
-    const auto s = stats::summarize_latency(ms);
-    out = {s.n, s.mean, s.std, s.min, s.max, s.p50.value, s.p90.value, s.p95.value, s.p99.value, s.p999.value, {}};
-    const std::pair<const char*, const stats::PercentileValue*> named[] = {
-        {"p50", &s.p50}, {"p90", &s.p90}, {"p95", &s.p95}, {"p99", &s.p99}, {"p99.9", &s.p999}};
-    for (const auto& [name, p] : named) {
-        if (p->undersampled) out.undersampled.push_back(name);
-    }
-    return out;
-}
+report::LatencyStats latency_ms(const std::vector<double>& ms) { return report::latency_stats_from_ms(ms); }
 
 double seconds_since(Clock::time_point t0, Clock::time_point t) {
     return std::chrono::duration<double>(t - t0).count();
@@ -83,47 +72,13 @@ struct Flight {
 void on_event(Flight& f, std::string_view data) {
     f.last_event = Clock::now();
     if (!f.stream_error.empty()) return;
-    if (data == "[DONE]") {
-        f.done = true;
-        return;
-    }
-    const json j = json::parse(data, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        f.stream_error = fmt::format("malformed SSE event (not a JSON object): {}", std::string(data.substr(0, 80)));
-        return;
-    }
-    if (j.contains("error")) {
-        const auto& e = j.at("error");
-        f.stream_error = "error event: " + (e.is_object() && e.contains("message") ? e.at("message").dump() : e.dump());
-        return;
-    }
-    if (j.contains("usage") && j.at("usage").is_object()) {
-        const auto& u = j.at("usage");
-        if (u.contains("prompt_tokens") && u.at("prompt_tokens").is_number_integer())
-            f.usage_prompt = u.at("prompt_tokens").get<std::int64_t>();
-        if (u.contains("completion_tokens") && u.at("completion_tokens").is_number_integer())
-            f.usage_completion = u.at("completion_tokens").get<std::int64_t>();
-    }
-    if (!j.contains("choices")) return;
-    if (!j.at("choices").is_array()) {
-        f.stream_error = "malformed SSE event: \"choices\" is not a list";
-        return;
-    }
-    for (const auto& c : j.at("choices")) {
-        if (!c.is_object()) {
-            f.stream_error = "malformed SSE event: a choice is not an object";
-            return;
-        }
-        std::string text;
-        if (c.contains("text") && c.at("text").is_string()) {
-            text = c.at("text").get<std::string>();
-        } else if (c.contains("delta") && c.at("delta").is_object() && c.at("delta").contains("content") &&
-                   c.at("delta").at("content").is_string()) {
-            text = c.at("delta").at("content").get<std::string>();
-        }
-        if (!text.empty()) f.text_times.push_back(f.last_event);
-        if (c.contains("finish_reason") && !c.at("finish_reason").is_null()) f.finished = true;
-    }
+    const CompletionEvent e = parse_completion_event(data);
+    f.done = f.done || e.done;
+    f.finished = f.finished || e.finished;
+    if (!e.error.empty()) f.stream_error = e.error;
+    if (e.usage_prompt >= 0) f.usage_prompt = e.usage_prompt;
+    if (e.usage_completion >= 0) f.usage_completion = e.usage_completion;
+    if (e.text_choices > 0) f.text_times.push_back(f.last_event);
 }
 
 std::size_t on_bytes(char* data, std::size_t size, std::size_t n, void* user) {
@@ -162,6 +117,49 @@ std::string one_line(std::string s) {
 }
 
 }  // namespace
+
+CompletionEvent parse_completion_event(std::string_view data) {
+    CompletionEvent e;
+    if (data == "[DONE]") {
+        e.done = true;
+        return e;
+    }
+    const json j = json::parse(data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        e.error = fmt::format("malformed SSE event (not a JSON object): {}", one_line(std::string(data.substr(0, 80))));
+        return e;
+    }
+    if (j.contains("error")) {
+        const auto& err = j.at("error");
+        e.error = "error event: " + one_line(err.is_object() && err.contains("message") ? err.at("message").dump() : err.dump());
+        return e;
+    }
+    if (j.contains("usage") && j.at("usage").is_object()) {
+        const auto& u = j.at("usage");
+        if (u.contains("prompt_tokens") && u.at("prompt_tokens").is_number_integer())
+            e.usage_prompt = std::max<std::int64_t>(0, u.at("prompt_tokens").get<std::int64_t>());
+        if (u.contains("completion_tokens") && u.at("completion_tokens").is_number_integer())
+            e.usage_completion = std::max<std::int64_t>(0, u.at("completion_tokens").get<std::int64_t>());
+    }
+    if (!j.contains("choices") || j.at("choices").is_null()) return e;
+    if (!j.at("choices").is_array()) {
+        e.error = "malformed SSE event: \"choices\" is not a list";
+        return e;
+    }
+    for (const auto& c : j.at("choices")) {
+        if (!c.is_object()) {
+            e.error = "malformed SSE event: a choice is not an object";
+            return e;
+        }
+        const bool text = (c.contains("text") && c.at("text").is_string() && !c.at("text").get_ref<const std::string&>().empty()) ||
+                          (c.contains("delta") && c.at("delta").is_object() && c.at("delta").contains("content") &&
+                           c.at("delta").at("content").is_string() &&
+                           !c.at("delta").at("content").get_ref<const std::string&>().empty());
+        e.text_choices += text ? 1 : 0;
+        if (c.contains("finish_reason") && !c.at("finish_reason").is_null()) e.finished = true;
+    }
+    return e;
+}
 
 std::vector<LoadPrompt> load_prompts(const std::filesystem::path& path) {
     std::ifstream in(path);

@@ -15,6 +15,9 @@
 #include "qbench/io/jsonl.hpp"
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
+#include "qbench/serve/client.hpp"
+#include "qbench/serve/load.hpp"
+#include "qbench/serve/sse.hpp"
 #include "qbench/tokenizer/gguf_tokenizer.hpp"
 #include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/util/error.hpp"
@@ -233,7 +236,31 @@ void model_config(Bytes data) {
     accept_or_reject([&] { (void)model::load_model_config(dir); });
 }
 
-constexpr std::array<Target, 11> kTargets = {{
+// A streamed completion as a server sends it: SSE framing, then each event's JSON.
+void sse_stream(Bytes data) {
+    accept_or_reject([&] {
+        serve::SseParser parser([](std::string_view event) { (void)serve::parse_completion_event(event); });
+        const std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
+        // in two pieces split at a point the input chooses, as TCP may split it
+        const std::size_t cut = all.empty() ? 0 : static_cast<std::uint8_t>(all.front()) % (all.size() + 1);
+        parser.feed(all.substr(0, cut));
+        parser.feed(all.substr(cut));
+        parser.finish();
+    });
+}
+
+// A server's answer to a prompt-scoring request (echo + logprobs) for a prompt of 1-8 tokens.
+void served_logprobs(Bytes data) {
+    accept_or_reject([&] {
+        const std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
+        const std::size_t n = all.empty() ? 1 : 1 + static_cast<std::uint8_t>(all.front()) % 8;
+        const auto j = nlohmann::json::parse(all.empty() ? all : all.substr(1), nullptr, false);
+        if (j.is_discarded()) return;
+        (void)serve::parse_prompt_logprobs(j, n, "http://fuzz/v1/completions");
+    });
+}
+
+constexpr std::array<Target, 13> kTargets = {{
     {"safetensors", "io::SafetensorsCheckpoint::open on one .safetensors file", safetensors_file},
     {"safetensors_index", "model.safetensors.index.json beside a valid shard", safetensors_index},
     {"gguf", "io::GgufFile: header, metadata, tensor table, tensor data and dequantization", gguf_file},
@@ -245,6 +272,8 @@ constexpr std::array<Target, 11> kTargets = {{
     {"task_yaml", "eval::tasks::parse_task_definition (a task YAML)", task_yaml},
     {"jsonl", "io::read_jsonl (data and prompt files)", jsonl},
     {"model_config", "model::load_model_config (config.json)", model_config},
+    {"sse_stream", "serve::SseParser and serve::parse_completion_event (a streamed completion)", sse_stream},
+    {"served_logprobs", "serve::parse_prompt_logprobs (a server's echo + logprobs answer)", served_logprobs},
 }};
 
 }  // namespace

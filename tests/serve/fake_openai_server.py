@@ -21,7 +21,7 @@ Prints "PORT <n>" on stdout once listening (use --port 0 for a free port). Route
   fewlogprobs non-streamed echo answers with the generated token's log-prob only (echo ignored)
 Prompt scoring (non-streamed, echo: true): the log-prob of prompt token t at position i > 0 is
 -(1 + (t % 7) / 10); position 0 gets null, as vLLM does; top_logprobs list the true token and
-token 0 at -0.5 (named "token_id:N" with return_tokens_as_token_ids).
+token 0 at -0.5 when the true token is another (named "token_id:N" with return_tokens_as_token_ids).
 """
 import argparse
 import json
@@ -149,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
                 lps = []
             out = prompt[: len(lps)]
             # the true token, and a better one at id 0 when the true token is not 0
-            top = [None] + [{name(t): token_logprob(t), name(0): -0.5} for t in prompt[1:len(lps)]]
+            top = [None] + [dict([(name(t), token_logprob(t))] + ([(name(0), -0.5)] if t != 0 else []))
+                            for t in prompt[1:len(lps)]]
         gen = [7] * int(req.get("max_tokens", 1))
         tokens = [name(t) for t in out + gen]
         token_lps = (lps if req.get("echo") else []) + [token_logprob(t) for t in gen]

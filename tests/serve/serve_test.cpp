@@ -354,7 +354,8 @@ TEST(FakeServer, ScoresPromptTokensFromEchoedLogprobs) {
     EXPECT_TRUE(std::isnan(s.logprobs[0]));
     for (std::size_t i = 1; i < ids.size(); ++i) {
         EXPECT_DOUBLE_EQ(s.logprobs[i], -(1.0 + static_cast<double>(ids[i] % 7) / 10.0));
-        EXPECT_DOUBLE_EQ(s.top_max[i], -0.5);  // token 0 is listed at -0.5, above every true token
+        // token 0 is listed at -0.5, above every other true token; alone, it is its own top
+        EXPECT_DOUBLE_EQ(s.top_max[i], ids[i] == 0 ? -1.0 : -0.5);
     }
     ASSERT_EQ(s.top.size(), 4u);
     EXPECT_EQ(s.top[1].front(), (std::pair<std::int64_t, double>{0, -0.5}));
@@ -368,6 +369,26 @@ TEST(FakeServer, ScoresPromptTokensFromEchoedLogprobs) {
         EXPECT_NE(std::string(e.what()).find("returned 1 log-probs for a prompt of 4 tokens"), std::string::npos)
             << e.what();
     }
+}
+
+TEST(FakeServer, LoglikelihoodSumsTheContinuationAndChecksGreedy) {
+    FakeServer server({});
+    const Client client(spec_of(server));
+    // The fake lists the true token and, when that is not token 0, token 0 at -0.5 above it.
+    auto r = client.loglikelihood({3, 4}, {0});
+    EXPECT_DOUBLE_EQ(r.logprob, -1.0);  // token 0: -(1 + 0/10), the only one listed: greedy
+    EXPECT_EQ(r.tokens, 1);
+    EXPECT_TRUE(r.is_greedy);
+    r = client.loglikelihood({3, 4}, {9, 13});
+    EXPECT_DOUBLE_EQ(r.logprob, -1.2 + -(1.0 + 6.0 / 10.0));
+    EXPECT_EQ(r.tokens, 2);
+    EXPECT_FALSE(r.is_greedy);  // -1.2 < -0.5
+    EXPECT_THROW(client.loglikelihood({}, {1}), Error);
+    Client::GenerateOptions g;
+    g.max_tokens = 5;
+    EXPECT_EQ(client.generate({1, 2}, g), "xxxxx");
+    g.stop = {"xxx"};
+    EXPECT_EQ(client.generate({1, 2}, g), "");
 }
 
 TEST(FakeServer, BadServersAndModelsAreClearErrors) {

@@ -65,6 +65,9 @@ void to_json(nlohmann::json& j, const LayerKernel& k);
 void from_json(const nlohmann::json& j, LayerKernel& k);
 void to_json(nlohmann::json& j, const ModelSummary& m);
 void from_json(const nlohmann::json& j, ModelSummary& m);
+// The LatencyStats of samples in milliseconds (stats::summarize_latency; empty: n = 0).
+LatencyStats latency_stats_from_ms(const std::vector<double>& ms);
+
 void to_json(nlohmann::json& j, const LatencyStats& x);
 void from_json(const nlohmann::json& j, LatencyStats& x);
 void to_json(nlohmann::json& j, const DecodeResult& x);

@@ -57,6 +57,10 @@ struct PromptLogprobs {
     std::vector<std::vector<std::pair<std::int64_t, double>>> top;
 };
 
+// Reads a /v1/completions echo response for a prompt of `n` tokens (what score_prompt does with
+// the server's answer); throws a one-line Error naming `url` for anything else.
+PromptLogprobs parse_prompt_logprobs(const nlohmann::json& response, std::size_t n, const std::string& url);
+
 class Client {
 public:
     explicit Client(ServerSpec spec);
@@ -83,6 +87,24 @@ public:
     // one-line error when the server does not return one log-prob per prompt token (llama.cpp's
     // llama-server refuses echo, TensorRT-LLM has no prompt log-probs).
     PromptLogprobs score_prompt(const std::vector<std::int64_t>& ids, std::int64_t top_k) const;
+
+    // ln p(continuation | context) summed over the continuation's tokens, from one scored prompt
+    // (context + continuation); greedy when every continuation token is the server's top token.
+    struct Loglikelihood {
+        double logprob = 0.0;
+        bool is_greedy = false;
+        std::int64_t tokens = 0;
+    };
+    Loglikelihood loglikelihood(const std::vector<std::int64_t>& context, const std::vector<std::int64_t>& continuation) const;
+
+    // A non-streamed completion of a token-id prompt: the text, cut at the first stop string.
+    struct GenerateOptions {
+        std::int64_t max_tokens = 256;
+        std::vector<std::string> stop;
+        double temperature = 0.0;
+        std::optional<std::uint64_t> seed;
+    };
+    std::string generate(const std::vector<std::int64_t>& prompt, const GenerateOptions& options) const;
 
     const ServerSpec& spec() const { return spec_; }
     // Headers every request carries (content type, the API key if configured).

@@ -22,6 +22,17 @@ struct LoadPrompt {
     std::vector<std::int64_t> ids;
 };
 
+// What one SSE event of a streamed completion says (its data, after the SSE framing).
+struct CompletionEvent {
+    bool done = false;                 // data: [DONE]
+    bool finished = false;             // a choice with a finish_reason
+    std::int64_t text_choices = 0;     // choices that carried text (completions' text or chat's delta)
+    std::int64_t usage_prompt = -1;    // the usage chunk's counts (-1: none in this event)
+    std::int64_t usage_completion = -1;
+    std::string error;                 // not JSON, an error event, or a malformed choice
+};
+CompletionEvent parse_completion_event(std::string_view data);
+
 // A .jsonl file, one object per line with "prompt" or "text" (text) or "input_ids" (token ids). Throws a
 // one-line error naming the file and line for anything else.
 std::vector<LoadPrompt> load_prompts(const std::filesystem::path& path);
