@@ -4,6 +4,7 @@
 
 #include "qbench/eval/kld.hpp"
 #include "qbench/eval/llamacpp_kld.hpp"
+#include "qbench/eval/local_model.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
@@ -82,9 +83,9 @@ PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem:
     struct Both : WindowObserver {
         WindowObserver* a = nullptr;
         WindowObserver* b = nullptr;
-        void window(std::size_t i, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override {
-            if (a) a->window(i, w, logits, targets);
-            if (b) b->window(i, w, logits, targets);
+        void window(std::size_t i, const Window& w, const lm::WindowScores& s) override {
+            if (a) a->window(i, w, s);
+            if (b) b->window(i, w, s);
         }
     } both;
     both.a = llama_writer ? static_cast<WindowObserver*>(llama_writer.get()) : writer.get();
@@ -119,7 +120,8 @@ BenchResult run_bench(const ModelRequest& request, const perf::ThroughputOptions
     ModelEnv env = load_model_env(request);
     std::vector<std::vector<std::int64_t>> prompts;
     if (!options.prompts.empty()) prompts = load_prompts(options.prompts, env.encoder());
-    return {env.summary, perf::run_throughput(*env.decoder, options, prompts)};
+    LocalModel local(*env.decoder, env.tokenizer.get(), {request.path.string(), {}, options.cuda_graph});
+    return {env.summary, perf::run_throughput(*env.decoder, options, prompts, &local)};
 }
 
 namespace {

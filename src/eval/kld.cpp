@@ -93,6 +93,16 @@ KldFileInfo open_base(const fs::path& path, std::ifstream& in) {
     return info;
 }
 
+// A window's full distributions [T, vocab] (float32) and targets [T] (int64) as CPU tensors over
+// the observer's spans (no copy of the distributions).
+std::pair<torch::Tensor, torch::Tensor> host_tensors(const lm::WindowScores& s) {
+    if (!s.full()) throw_bad_input("KLD: the model gave no full distributions for a window");
+    auto logp = torch::from_blob(const_cast<float*>(s.logp.data()), {s.positions, s.vocab_size}, torch::kFloat32);
+    auto targets = torch::from_blob(const_cast<std::int32_t*>(s.targets.data()), {s.positions}, torch::kInt32)
+                       .to(torch::kInt64);
+    return {logp, targets};
+}
+
 std::vector<report::SamplePercentile> percentiles(std::vector<double>& xs) {
     std::sort(xs.begin(), xs.end());
     std::vector<report::SamplePercentile> out;
@@ -185,8 +195,9 @@ KldBaseWriter::~KldBaseWriter() {
     }
 }
 
-void KldBaseWriter::window(std::size_t index, const Window& w, const torch::Tensor& logits, const torch::Tensor& targets) {
-    auto base = reduce_base(torch::log_softmax(logits.to(torch::kFloat32), -1), targets, info_.top_k);
+void KldBaseWriter::window(std::size_t index, const Window& w, const lm::WindowScores& scores) {
+    const auto [logp, targets] = host_tensors(scores);
+    auto base = reduce_base(logp, targets, info_.top_k);
     const std::int64_t t = targets.size(0);
     put(out_, static_cast<std::int64_t>(index));
     put(out_, static_cast<std::int64_t>(w.block));
@@ -227,8 +238,9 @@ KldScorer::KldScorer(const fs::path& path, const KldFileInfo& expected, double c
 
 KldScorer::~KldScorer() = default;
 
-void KldScorer::window(std::size_t index, const Window& w, const torch::Tensor& logits, const torch::Tensor& targets) {
+void KldScorer::window(std::size_t index, const Window& w, const lm::WindowScores& scores) {
     if (!error_.empty()) return;
+    const auto [logp, targets] = host_tensors(scores);
     const auto started = Clock::now();
     std::int64_t idx = 0, block = 0, t = 0;
     if (!get(in_, idx) || !get(in_, block) || !get(in_, t) || windows_seen_ >= info_.windows) {
@@ -258,17 +270,17 @@ void KldScorer::window(std::size_t index, const Window& w, const torch::Tensor& 
                              index);
         return;
     }
-    if (logits.size(1) != info_.vocab_size) {
-        error_ = fmt::format("the variant's vocabulary ({}) is not the baseline's ({})", logits.size(1), info_.vocab_size);
+    if (logp.size(1) != info_.vocab_size) {
+        error_ = fmt::format("the variant's vocabulary ({}) is not the baseline's ({})", logp.size(1), info_.vocab_size);
         return;
     }
-    const auto device = logits.device();
+    const auto device = logp.device();
     base.targets = mine.to(device);
     base.target_logp = base.target_logp.to(device);
     base.log_tail = base.log_tail.to(device);
     base.logp = base.logp.to(device);
     if (!dense) base.ids = ids32.to(device, torch::kInt64);
-    const auto s = token_stats(base, torch::log_softmax(logits.to(torch::kFloat32), -1));
+    const auto s = token_stats(base, logp);
     auto kld = s.kld.to(torch::kCPU).contiguous();
     auto dp = s.delta_p.to(torch::kCPU).contiguous();
     const auto* kp = kld.data_ptr<double>();

@@ -193,15 +193,17 @@ LlamaKldWriter::~LlamaKldWriter() {
     }
 }
 
-void LlamaKldWriter::window(std::size_t, const Window&, const at::Tensor& logits, const at::Tensor&) {
-    auto l = logits.to(torch::kCPU, torch::kFloat32).contiguous();
-    if (l.size(0) != rows_ || l.size(1) != n_vocab_) {
-        throw_runtime("{}: a window of {} x {} logits, the llama.cpp layout needs {} x {}", tmp_.string(), l.size(0),
-                      l.size(1), rows_, n_vocab_);
+// The rows are log-probs (lm::WindowScores, full); the packing and the per-token statistics
+// normalize with a log-sum-exp first, which leaves log-probs unchanged, so logits or log-probs
+// give the same bytes.
+void LlamaKldWriter::window(std::size_t, const Window&, const lm::WindowScores& s) {
+    if (!s.full() || s.positions != rows_ || s.vocab_size != n_vocab_) {
+        throw_runtime("{}: a window of {} x {} log-probs{}, the llama.cpp layout needs {} x {}", tmp_.string(),
+                      s.positions, s.k, s.full() ? "" : " (not full distributions)", rows_, n_vocab_);
     }
     const auto width = llamacpp_row_width(n_vocab_);
     std::vector<std::uint16_t> rows(static_cast<std::size_t>(rows_ * width));
-    const float* p = l.data_ptr<float>();
+    const float* p = s.logp.data();
     for (std::int64_t t = 0; t < rows_; ++t) {
         pack_log_probs({p + t * n_vocab_, static_cast<std::size_t>(n_vocab_)},
                        {rows.data() + t * width, static_cast<std::size_t>(width)});
@@ -227,15 +229,17 @@ LlamaKldScorer::LlamaKldScorer(const fs::path& path, std::int64_t n_ctx, std::in
     in_.seekg(header_bytes(header_.n_ctx, header_.n_chunk));
 }
 
-void LlamaKldScorer::window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) {
+void LlamaKldScorer::window(std::size_t index, const Window& w, const lm::WindowScores& s) {
     const auto started = std::chrono::steady_clock::now();
     const auto rows = header_.rows_per_chunk();
     const auto width = llamacpp_row_width(header_.n_vocab);
-    auto l = logits.to(torch::kCPU, torch::kFloat32).contiguous();
-    auto tg = targets.to(torch::kCPU, torch::kInt64).contiguous();
-    if (l.size(0) != rows || static_cast<std::int64_t>(index) != windows_seen_) {
+    if (!s.full() || s.vocab_size != header_.n_vocab) {
+        throw_runtime("{}: window {} has {} log-probs per token, the file's rows {} (full distributions needed)",
+                      path_.string(), index, s.k, header_.n_vocab);
+    }
+    if (s.positions != rows || static_cast<std::int64_t>(index) != windows_seen_) {
         throw_runtime("{}: window {} with {} scored tokens, the file's chunk {} has {}", path_.string(), index,
-                      l.size(0), windows_seen_, rows);
+                      s.positions, windows_seen_, rows);
     }
     std::vector<std::uint16_t> base(static_cast<std::size_t>(rows * width));
     if (!in_.read(reinterpret_cast<char*>(base.data()), static_cast<std::streamsize>(base.size() * 2))) {
@@ -243,8 +247,8 @@ void LlamaKldScorer::window(std::size_t index, const Window& w, const at::Tensor
     }
     if (static_cast<std::size_t>(w.block) >= blocks_.size()) blocks_.resize(w.block + 1);
     auto& b = blocks_[w.block];
-    const float* p = l.data_ptr<float>();
-    const auto* t = tg.data_ptr<std::int64_t>();
+    const float* p = s.logp.data();
+    const auto* t = s.targets.data();
     for (std::int64_t i = 0; i < rows; ++i) {
         const auto s = llamacpp_token_stats({p + i * header_.n_vocab, static_cast<std::size_t>(header_.n_vocab)},
                                             {base.data() + i * width, static_cast<std::size_t>(width)},

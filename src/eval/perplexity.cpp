@@ -1,13 +1,11 @@
 #include "qbench/eval/perplexity.hpp"
 
-#include <torch/torch.h>
-
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
-#include "qbench/eval/nonfinite.hpp"
-#include "qbench/model/decoder.hpp"
-#include "qbench/model/runtime.hpp"
+#include "qbench/eval/local_model.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/log.hpp"
 #include "qbench/util/progress.hpp"
@@ -202,8 +200,43 @@ void llamacpp_estimates(report::PerplexityResult& r, const std::vector<double>& 
 
 namespace {
 
-report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityInput& in,
-                                  const PerplexityOptions& o, WindowObserver* observer) {
+// Sums each window's NLL into its block, after the caller's observer has seen the window.
+class NllSum : public lm::ScoreObserver {
+public:
+    NllSum(report::PerplexityResult& r, WindowObserver* observer, const std::string& protocol, Progress& progress)
+        : r_(r), observer_(observer), protocol_(protocol), progress_(progress), nll_sq_(r.blocks.size(), 0.0) {}
+    void window(std::size_t index, const Window& w, const lm::WindowScores& s) override {
+        if (observer_ != nullptr) observer_->window(index, w, s);
+        double nll_sum = 0.0, nll_sq = 0.0;
+        for (float lp : s.target_logp) {
+            nll_sum -= static_cast<double>(lp);
+            nll_sq += static_cast<double>(lp) * static_cast<double>(lp);
+        }
+        nll_sq_.at(w.block) += nll_sq;
+        if (!std::isfinite(nll_sum)) {
+            throw_runtime("perplexity ({}): window {}: the NLL sum is {} from finite logits", protocol_, index, nll_sum);
+        }
+        auto& b = r_.blocks.at(w.block);
+        b.nll_sum += nll_sum;
+        b.tokens += s.positions;
+        progress_.advance(1);
+    }
+
+    // Σ NLL² per block: what llama-perplexity's stderr needs (llamacpp_estimates).
+    const std::vector<double>& nll_sq() const { return nll_sq_; }
+
+private:
+    report::PerplexityResult& r_;
+    WindowObserver* observer_;
+    const std::string& protocol_;
+    Progress& progress_;
+    std::vector<double> nll_sq_;
+};
+
+}  // namespace
+
+report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const PerplexityInput& in,
+                                             const PerplexityOptions& o, WindowObserver* observer) {
     const auto started = std::chrono::steady_clock::now();
     std::size_t n_blocks = 0;
     auto windows = make_windows(in, o, &n_blocks);
@@ -220,63 +253,30 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
         }
     }
     r.blocks.assign(n_blocks, {});
-    std::vector<double> nll_sq(n_blocks, 0.0);
-    if (o.max_length > model.config().max_position_embeddings) {
-        log::warn("max_length {} exceeds the model's max_position_embeddings {}", o.max_length,
-                  model.config().max_position_embeddings);
+    const auto model_info = model.describe();
+    if (o.max_length > model_info.max_context) {
+        log::warn("max_length {} exceeds the model's max_position_embeddings {}", o.max_length, model_info.max_context);
     }
-    const auto vocab = model.config().vocab_size;
+    const auto vocab = model_info.vocab_size;
     for (const auto& w : windows) {
         for (auto id : w.ids) {
             if (id < 0 || id >= vocab) throw_bad_input("token id {} is outside the model's vocabulary (size {})", id, vocab);
         }
     }
-
-    c10::InferenceMode inference;  // as transformers' evaluation under torch.inference_mode
-    Progress progress("perplexity (" + o.protocol + ")", windows.size(), "windows");
-    const auto batch = static_cast<std::size_t>(o.batch_size);
-    for (std::size_t start = 0; start < windows.size(); start += batch) {
-        const std::size_t end = std::min(windows.size(), start + batch);
-        std::int64_t width = 0;
-        for (std::size_t i = start; i < end; ++i) width = std::max<std::int64_t>(width, static_cast<std::int64_t>(windows[i].ids.size()) - 1);
-        auto ids = torch::zeros({static_cast<std::int64_t>(end - start), width}, torch::kInt64);
-        auto acc = ids.accessor<std::int64_t, 2>();
-        for (std::size_t i = start; i < end; ++i) {
-            const auto& w = windows[i];
-            for (std::size_t t = 0; t + 1 < w.ids.size(); ++t) acc[static_cast<std::int64_t>(i - start)][static_cast<std::int64_t>(t)] = w.ids[t];
+    lm::ScoreOptions so;
+    so.batch_size = o.batch_size;
+    so.label = "perplexity (" + o.protocol + ")";
+    if (observer != nullptr) {
+        const auto caps = model.capabilities();
+        if (caps.max_top_k < vocab) {
+            throw_bad_input("{}: KLD needs full log-prob distributions and the model ({}) returns at most the top {}",
+                            model_info.name, model_info.backend, caps.max_top_k);
         }
-        auto hidden = model.forward_hidden(ids);
-        for (std::size_t i = start; i < end; ++i) {
-            const auto& w = windows[i];
-            const auto len = static_cast<std::int64_t>(w.ids.size());
-            auto h = hidden[static_cast<std::int64_t>(i - start)].slice(0, w.score_from - 1, len - 1);
-            auto logits = model.logits(h);
-            if (const auto bad = first_nonfinite_row(logits); bad >= 0) {
-                auto window_ids = torch::from_blob(const_cast<std::int32_t*>(w.ids.data()), {len - 1}, torch::kInt32)
-                                      .to(torch::kInt64);
-                throw_runtime("perplexity ({}): window {}: non-finite logits from position {} (predicting token {} "
-                              "of {}): {}",
-                              o.protocol, i, w.score_from - 1 + bad, w.score_from + bad, len,
-                              explain_nonfinite(model, window_ids));
-            }
-            auto logp = torch::log_softmax(logits, -1);
-            auto targets = torch::from_blob(const_cast<std::int32_t*>(w.ids.data()) + w.score_from,
-                                            {len - w.score_from}, torch::kInt32)
-                               .to(logp.device(), torch::kInt64);
-            if (observer != nullptr) observer->window(i, w, logits, targets);
-            auto nll = -logp.gather(1, targets.unsqueeze(1)).squeeze(1);
-            auto nll64 = nll.to(torch::kFloat64);
-            const double nll_sum = nll64.sum().item<double>();
-            if (!std::isfinite(nll_sum)) {
-                throw_runtime("perplexity ({}): window {}: the NLL sum is {} from finite logits", o.protocol, i, nll_sum);
-            }
-            auto& b = r.blocks[w.block];
-            b.nll_sum += nll_sum;
-            b.tokens += len - w.score_from;
-            if (o.protocol == "llama.cpp") nll_sq[w.block] += (nll64 * nll64).sum().item<double>();
-        }
-        progress.advance(end - start);
+        so.top_k = vocab;
     }
+    Progress progress("perplexity (" + o.protocol + ")", windows.size(), "windows");
+    NllSum sum(r, observer, o.protocol, progress);
+    model.score_windows(windows, so, sum);
     progress.finish();
     if (o.protocol == "lm-eval-rolling" && in.texts.size() == in.documents.size()) {
         for (std::size_t d = 0; d < n_blocks; ++d) {
@@ -285,16 +285,15 @@ report::PerplexityResult evaluate(const model::Decoder& model, const PerplexityI
         }
     }
     finalize(r);
-    if (o.protocol == "llama.cpp") llamacpp_estimates(r, nll_sq);
+    if (o.protocol == "llama.cpp") llamacpp_estimates(r, sum.nll_sq());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }
 
-}  // namespace
-
 report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& in,
                                              const PerplexityOptions& o, WindowObserver* observer) {
-    return model::guard_torch("perplexity (" + o.protocol + ")", [&] { return evaluate(model, in, o, observer); });
+    LocalModel local(model, nullptr);
+    return evaluate_perplexity(local, in, o, observer);
 }
 
 }  // namespace qbench::eval

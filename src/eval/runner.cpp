@@ -19,6 +19,7 @@
 #include "qbench/plan/unit_store.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/perf/scenarios.hpp"
+#include "qbench/eval/local_model.hpp"
 #include "qbench/eval/tasks/decoder_lm.hpp"
 #include "qbench/eval/tasks/evaluate.hpp"
 #include "qbench/report/derived.hpp"
@@ -218,7 +219,8 @@ private:
         const auto options = throughput_options(c_);
         std::vector<std::vector<std::int64_t>> prompts;
         if (!options.prompts.empty()) prompts = load_prompts(options.prompts, env().encoder());
-        auto t = perf::run_throughput(*env().decoder, options, prompts);
+        LocalModel local(*env().decoder, env().tokenizer.get(), {v_.model.string(), {}, options.cuda_graph});
+        auto t = perf::run_throughput(*env().decoder, options, prompts, &local);
         for (const auto& d : t.decode) {
             log::info("variant '{}': decode batch {} at context {}: {:.1f} tokens/s", v_.name, d.batch_size,
                       d.context_tokens, d.tokens_per_s);
@@ -237,10 +239,11 @@ private:
                                                       : ": " + e.tokenizer_error);
         }
         if (!lm_) {
-            tasks::DecoderLMOptions lo;
-            lo.batch_size = tc.batch_size;
-            lo.max_length = tc.max_length;
-            lm_ = std::make_unique<tasks::DecoderLM>(*e.decoder, *e.tokenizer, lo);
+            LocalModelOptions lo;
+            lo.name = v_.model.string();
+            lo.tasks.batch_size = tc.batch_size;
+            lo.tasks.max_length = tc.max_length;
+            lm_ = std::make_unique<LocalModel>(*e.decoder, e.tokenizer.get(), lo);
         }
         const fs::path yaml = tasks::find_task(name, task_search_dirs(tc));
         tasks::Task task = tasks::load_task(yaml, tc.data_dir, tc.num_fewshot);
@@ -266,7 +269,7 @@ private:
     std::optional<ModelEnv> env_;
     std::optional<PerplexityInput> input_;
     std::string data_sha_;
-    std::unique_ptr<tasks::DecoderLM> lm_;
+    std::unique_ptr<LocalModel> lm_;
 };
 
 }  // namespace

@@ -168,7 +168,7 @@ report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t le
     return r;
 }
 
-report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::vector<model::TokenIds>& prompts,
+report::EndToEndResult run_end_to_end(lm::LanguageModel& model, const std::vector<model::TokenIds>& prompts,
                                       const ThroughputOptions& o) {
     using Clock = std::chrono::steady_clock;
     if (prompts.empty()) throw_bad_input("end-to-end: the prompt file has no prompts");
@@ -178,10 +178,15 @@ report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::
     const auto n = o.requests > 0 ? static_cast<std::size_t>(o.requests) : prompts.size();
     std::size_t width = 0;
     for (const auto& p : prompts) width = std::max(width, p.size());
-    model::Generator engine(decoder, 1, static_cast<std::int64_t>(width) + o.max_new_tokens, o.cuda_graph);
-    model::GenerateOptions g;
+    std::vector<lm::TokenIds> ids;
+    for (const auto& p : prompts) {
+        if (p.empty()) throw_bad_input("end-to-end: a prompt has no tokens");
+        ids.emplace_back(p.begin(), p.end());
+    }
+    model.prepare_generation(static_cast<std::int64_t>(width) + o.max_new_tokens);
+    lm::TokenGenerationOptions g;
     g.max_new_tokens = o.max_new_tokens;
-    if (o.warmup > 0) engine.generate({prompts.front()}, g);
+    if (o.warmup > 0) model.generate_tokens(ids.front(), g);
 
     std::vector<double> arrival(n, 0.0);
     if (o.arrival == "poisson") {
@@ -197,7 +202,7 @@ report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::
     const auto t0 = Clock::now();
     std::int64_t output_tokens = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        const auto& prompt = prompts[i % prompts.size()];
+        const auto& prompt = ids[i % ids.size()];
         double now = seconds_since(t0);
         if (o.arrival == "poisson" && now < arrival[i]) {
             std::this_thread::sleep_for(std::chrono::duration<double>(arrival[i] - now));
@@ -205,11 +210,14 @@ report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::
         } else if (o.arrival == "sequential") {
             arrival[i] = now;
         }
-        const auto out = engine.generate({prompt}, g);
+        const auto out = model.generate_tokens(prompt, g);
         const auto& ts = out.token_seconds;
+        if (ts.empty() || ts.size() != out.tokens.size()) {
+            throw_runtime("end-to-end: request {}: {} tokens came with {} timestamps", i, out.tokens.size(), ts.size());
+        }
         report::RequestRecord q;
         q.prompt_tokens = static_cast<std::int64_t>(prompt.size());
-        q.output_tokens = static_cast<std::int64_t>(out.rows.at(0).tokens.size());
+        q.output_tokens = static_cast<std::int64_t>(out.tokens.size());
         q.arrival_s = arrival[i];
         q.queue_ms = 1e3 * (now - arrival[i]);
         q.ttft_ms = q.queue_ms + 1e3 * ts.front();
@@ -266,7 +274,8 @@ void validate(const ThroughputOptions& o) {
 }
 
 report::ThroughputResult run_throughput(const model::Decoder& decoder, const ThroughputOptions& o,
-                                        const std::vector<model::TokenIds>& prompts) {
+                                        const std::vector<model::TokenIds>& prompts,
+                                        lm::LanguageModel* end_to_end_model) {
     validate(o);
     return model::guard_torch("throughput", [&] {
         const auto device = decoder.device();
@@ -327,7 +336,8 @@ report::ThroughputResult run_throughput(const model::Decoder& decoder, const Thr
         }
         if (!prompts.empty()) {
             log::info("throughput: end-to-end, {} arrivals", o.arrival);
-            auto e = run_end_to_end(decoder, prompts, o);
+            if (end_to_end_model == nullptr) throw_runtime("end-to-end: no language model to run the prompts on");
+            auto e = run_end_to_end(*end_to_end_model, prompts, o);
             e.prompts_path = o.prompts.string();
             warn_undersampled("end-to-end TTFT", e.ttft, t.warnings);
             t.end_to_end = std::move(e);

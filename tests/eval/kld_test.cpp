@@ -223,9 +223,17 @@ TEST_F(KldModel, OtherWindowsAndBrokenFilesAreRefused) {
     EXPECT_THROW({ KldScorer bad(path, other); }, Error);
     // a run over windows the file does not hold: no result, a reason
     KldScorer s(path, info);
-    auto logits = torch::zeros({2, 96});
+    const std::vector<float> logp(2 * 96, -std::log(96.0f));
+    const std::vector<float> target_logp(2, -std::log(96.0f));
     Window w{{1, 2, 3}, 1, 0};
-    s.window(0, w, logits, torch::tensor({2, 3}, torch::kInt64));
+    lm::WindowScores scores;
+    scores.positions = 2;
+    scores.vocab_size = 96;
+    scores.targets = std::span<const std::int32_t>(w.ids.data() + 1, 2);
+    scores.target_logp = target_logp;
+    scores.k = 96;
+    scores.logp = logp;
+    s.window(0, w, scores);
     EXPECT_FALSE(s.finish().has_value());
     EXPECT_NE(s.error().find("ends before window 0"), std::string::npos) << s.error();
 }

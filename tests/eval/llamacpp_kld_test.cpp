@@ -211,6 +211,35 @@ TEST(LlamacppKldFile, RefusesCorruptTruncatedAndMismatchedFiles) {
     expect_bad_input([&] { read_llamacpp_kld_header(f.path.string() + ".missing"); }, "cannot open");
 }
 
+// Full log-prob rows of `logits` [rows x vocab] as the seam hands them to observers.
+struct Scores {
+    std::vector<float> logp;
+    std::vector<float> target_logp;
+    std::vector<std::int32_t> targets;
+    lm::WindowScores view(std::int64_t rows, std::int64_t vocab) const {
+        lm::WindowScores s;
+        s.positions = rows;
+        s.vocab_size = vocab;
+        s.k = vocab;
+        s.targets = targets;
+        s.target_logp = target_logp;
+        s.logp = logp;
+        return s;
+    }
+};
+
+Scores scores_of(const torch::Tensor& logits, const torch::Tensor& targets) {
+    auto lp = torch::log_softmax(logits.to(torch::kFloat32), -1).contiguous();
+    auto t = targets.to(torch::kInt64).contiguous();
+    Scores s;
+    s.logp.assign(lp.data_ptr<float>(), lp.data_ptr<float>() + lp.numel());
+    for (std::int64_t i = 0; i < t.size(0); ++i) {
+        s.targets.push_back(static_cast<std::int32_t>(t[i].item<std::int64_t>()));
+        s.target_logp.push_back(lp[i][t[i].item<std::int64_t>()].item<float>());
+    }
+    return s;
+}
+
 // Writer and scorer through the observer interface the perplexity run drives.
 TEST(LlamacppKld, WriterAndScorerRoundTripGivesTheBruteForceMean) {
     TmpFile f;
@@ -226,7 +255,8 @@ TEST(LlamacppKld, WriterAndScorerRoundTripGivesTheBruteForceMean) {
         LlamaKldWriter w(f.path, n_ctx, vocab, chunks, tokens);
         for (int c = 0; c < chunks; ++c) {
             Window win{{}, n_ctx / 2 + 1, static_cast<std::size_t>(c)};
-            w.window(c, win, base[c], torch::zeros({rows}, torch::kInt64));
+            const auto sc = scores_of(base[c], torch::zeros({rows}, torch::kInt64));
+            w.window(c, win, sc.view(rows, vocab));
         }
         w.finish();
     }
@@ -234,7 +264,8 @@ TEST(LlamacppKld, WriterAndScorerRoundTripGivesTheBruteForceMean) {
     double brute = 0;
     for (int c = 0; c < chunks; ++c) {
         auto targets = torch::arange(rows, torch::kInt64);
-        s.window(c, {{}, n_ctx / 2 + 1, static_cast<std::size_t>(c)}, variant[c], targets);
+        const auto sc = scores_of(variant[c], targets);
+        s.window(c, {{}, n_ctx / 2 + 1, static_cast<std::size_t>(c)}, sc.view(rows, vocab));
         auto lp = torch::log_softmax(base[c].to(torch::kFloat64), -1), lq = torch::log_softmax(variant[c].to(torch::kFloat64), -1);
         brute += (lp.exp() * (lp - lq)).sum().item<double>();
     }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "qbench/eval/local_model.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/eval/tasks/decoder_lm.hpp"
 #include "qbench/eval/tasks/evaluate.hpp"
@@ -326,7 +327,7 @@ TEST(EvaluateTask, GenerativeTaskRecordsAreIdenticalForBatchSizes1AndN) {
     ASSERT_TRUE(env.tokenizer);
     const Task task = load_task(qbench::testing::source_dir() / "tasks" / "tinyworld_gsm.yaml");
     const auto run = [&](std::int64_t batch) {
-        DecoderLM lm(*env.decoder, *env.tokenizer, {batch, 0, true});
+        LocalModel lm(*env.decoder, env.tokenizer.get(), {"qbench-tiny", {batch, 0, true}});
         std::vector<json> records;
         TaskRunOptions o;
         o.limit = 12;
@@ -350,6 +351,15 @@ TEST(EvaluateTask, GenerativeTaskRecordsAreIdenticalForBatchSizes1AndN) {
 
 class ScriptedLM : public LanguageModel {
 public:
+    // Text-only double: tasks use loglikelihood and generate alone.
+    lm::ModelDescription describe() const override { return {"scripted", 0, 0, "", "", "scripted"}; }
+    lm::Capabilities capabilities() const override { return {}; }
+    void score_windows(const std::vector<lm::Window>&, const lm::ScoreOptions&, lm::ScoreObserver&) override {
+        throw Error(ErrorCode::kBadInput, "ScriptedLM scores no windows");
+    }
+    lm::TimedGeneration generate_tokens(const lm::TokenIds&, const lm::TokenGenerationOptions&) override {
+        throw Error(ErrorCode::kBadInput, "ScriptedLM generates no tokens");
+    }
     std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& reqs) override {
         std::vector<LoglikelihoodResult> out;
         for (const auto& r : reqs) {

@@ -1,5 +1,6 @@
 // Throughput scenarios on a tiny fixture model: shapes of the results, raw samples, warnings,
 // and the bandwidth / FLOP bookkeeping.
+#include "qbench/eval/local_model.hpp"
 #include "qbench/perf/scenarios.hpp"
 
 #include <gtest/gtest.h>
@@ -106,7 +107,8 @@ TEST(Scenarios, EndToEndRecordsTtftTpotItlPerRequest) {
     o.requests = 4;
     o.arrival = "poisson";
     o.rate_per_s = 200.0;
-    const auto r = run_end_to_end(*model, {{1, 5, 7, 9}, {1, 20}}, o);
+    qbench::eval::LocalModel local(*model, nullptr);
+    const auto r = run_end_to_end(local, {{1, 5, 7, 9}, {1, 20}}, o);
     ASSERT_EQ(r.requests.size(), 4u);
     for (const auto& q : r.requests) {
         EXPECT_EQ(q.output_tokens, 6);
@@ -120,7 +122,7 @@ TEST(Scenarios, EndToEndRecordsTtftTpotItlPerRequest) {
     EXPECT_EQ(r.itl.n, 20);
     EXPECT_GT(r.output_tokens_per_s, 0.0);
     o.arrival = "burst";
-    EXPECT_THROW(run_end_to_end(*model, {{1, 2}}, o), Error);
+    EXPECT_THROW(run_end_to_end(local, {{1, 2}}, o), Error);
 }
 
 TEST(Scenarios, ThroughputRunsEveryScenarioWithMemoryAndWarnings) {

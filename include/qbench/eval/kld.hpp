@@ -3,7 +3,7 @@
 // While the baseline runs a perplexity protocol, a KldBaseWriter keeps, for every scored position,
 // the base model's top-k log-probs, the log of the remaining (tail) mass and the true token's
 // log-prob, streamed window by window to a binary file (memory O(window x k)). A variant run
-// over the same windows feeds its logits to a KldScorer, which reads the file back in step and
+// over the same windows feeds its log-probs to a KldScorer, which reads the file back in step and
 // computes per token
 //   KLD    = Σ_{i in top-k} p_i (ln p_i − ln q_i) + P_tail (ln P_tail − ln Q_tail),
 //            P_tail = 1 − Σ_{top-k} p_i, Q_tail = 1 − Σ_{top-k} q_i (both as log-sum-exps over
@@ -12,7 +12,8 @@
 //            equals it when k = vocab (then nothing is merged; the file stores the whole row).
 //   same   argmax q == argmax p
 //   Δp     q(true token) − p(true token)
-// Log-probs come from float32 logits (log_softmax in float32, as the perplexity NLL); the file
+// Both see the full distributions through the seam (lm::WindowScores, log_softmax in float32 of
+// float32 logits for the local model, the same log-probs as the perplexity NLL); the file
 // stores them as float32; sums are float64.
 //
 // File layout (little-endian):
@@ -87,7 +88,7 @@ class KldBaseWriter : public WindowObserver {
 public:
     KldBaseWriter(std::filesystem::path path, KldFileInfo info);
     ~KldBaseWriter() override;
-    void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override;
+    void window(std::size_t index, const Window& w, const lm::WindowScores& scores) override;
     // Writes the trailer and renames the file into place.
     void finish();
 
@@ -107,7 +108,7 @@ class KldScorer : public WindowObserver {
 public:
     KldScorer(const std::filesystem::path& path, const KldFileInfo& expected, double confidence = 0.95);
     ~KldScorer() override;
-    void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override;
+    void window(std::size_t index, const Window& w, const lm::WindowScores& scores) override;
     // The result, or nothing with error() saying why.
     std::optional<report::KldResult> finish();
     const std::string& error() const { return error_; }

@@ -79,7 +79,7 @@ public:
     LlamaKldWriter(std::filesystem::path path, std::int64_t n_ctx, std::int64_t n_vocab, std::int64_t n_chunk,
                    std::span<const std::int32_t> tokens);
     ~LlamaKldWriter() override;
-    void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override;
+    void window(std::size_t index, const Window& w, const lm::WindowScores& scores) override;
     void finish();
 
 private:
@@ -95,7 +95,7 @@ public:
     // Throws kBadInput when the file does not hold these chunks (check_llamacpp_kld_header).
     LlamaKldScorer(const std::filesystem::path& path, std::int64_t n_ctx, std::int64_t n_vocab,
                    std::int64_t n_chunk, std::span<const std::int32_t> tokens, double confidence = 0.95);
-    void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) override;
+    void window(std::size_t index, const Window& w, const lm::WindowScores& scores) override;
     report::KldResult finish();
 
 private:

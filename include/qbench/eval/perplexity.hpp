@@ -17,11 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "qbench/lm/language_model.hpp"
 #include "qbench/report/results.hpp"
-
-namespace at {
-class Tensor;
-}
 
 namespace qbench::model {
 class Decoder;
@@ -29,21 +26,17 @@ class Decoder;
 
 namespace qbench::eval {
 
-using TokenIds = std::vector<std::int32_t>;
+using TokenIds = lm::TokenIds;
 
 inline const std::vector<std::string>& perplexity_protocols() {
     static const std::vector<std::string> kProtocols{"sliding", "gptq", "llama.cpp", "lm-eval-rolling"};
     return kProtocols;
 }
 
-// A scoring window: the model reads ids[0 .. n-2]; the targets ids[t] for t in
+// A scoring window (lm::Window): the model reads ids[0 .. n-2]; the targets ids[t] for t in
 // [score_from, n) are scored from the logits at t - 1. `block` is the index of the result block
 // (window or document) the window's NLL adds to.
-struct Window {
-    TokenIds ids;
-    std::int64_t score_from = 1;
-    std::size_t block = 0;
-};
+using Window = lm::Window;
 
 struct PerplexityOptions {
     std::string protocol = "sliding";
@@ -72,14 +65,9 @@ struct PerplexityInput {
     TokenIds joined;
 };
 
-// Sees the logits of every window's scored positions, windows in order (KLD vs the baseline,
-// eval/kld.hpp). `logits` [T, vocab] float32 and `targets` [T] int64 are on the model's device,
-// T = ids.size() − score_from.
-class WindowObserver {
-public:
-    virtual ~WindowObserver() = default;
-    virtual void window(std::size_t index, const Window& w, const at::Tensor& logits, const at::Tensor& targets) = 0;
-};
+// Sees every window's scores, windows in order (KLD vs the baseline, eval/kld.hpp): the
+// seam's observer. When one is given, perplexity asks the model for full distributions.
+using WindowObserver = lm::ScoreObserver;
 
 // Checks the options against the protocol (kBadInput naming the option).
 void validate(const PerplexityOptions& options);
@@ -88,8 +76,12 @@ void validate(const PerplexityOptions& options);
 std::vector<Window> make_windows(const PerplexityInput& input, const PerplexityOptions& options,
                                  std::size_t* n_blocks);
 
-// Scores every window with `model`. Word and byte counts (lm-eval-rolling) come from
-// input.texts when present. `observer`, when given, sees each window's logits.
+// Scores every window with `model` (through the seam alone). Word and byte counts
+// (lm-eval-rolling) come from input.texts when present. `observer`, when given, sees each
+// window's full log-prob distributions (kBadInput when the model cannot return them).
+report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const PerplexityInput& input,
+                                             const PerplexityOptions& options, WindowObserver* observer = nullptr);
+// The same on the local decoder (an eval::LocalModel without tokenizer).
 report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& input,
                                              const PerplexityOptions& options, WindowObserver* observer = nullptr);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "qbench/model/decoder.hpp"
+#include "qbench/lm/language_model.hpp"
 #include "qbench/model/generate.hpp"
 #include "qbench/perf/options.hpp"
 #include "qbench/report/results.hpp"
@@ -35,8 +36,9 @@ report::PrefillResult run_prefill(const model::Decoder& decoder, std::int64_t le
 // --ignore-eos). "sequential": each request arrives when the previous one ends; "poisson":
 // exponential inter-arrival gaps at rate_per_s (seeded), a request arriving while the engine is
 // busy waits, and its queueing counts in its TTFT and E2E. Host clock, tokens timed when they
-// reach the host. One untimed warm-up request first when warmup > 0.
-report::EndToEndResult run_end_to_end(const model::Decoder& decoder, const std::vector<model::TokenIds>& prompts,
+// reach the host. One untimed warm-up request first when warmup > 0. Runs through the seam
+// alone (lm::LanguageModel::generate_tokens), so any implementation can be measured.
+report::EndToEndResult run_end_to_end(lm::LanguageModel& model, const std::vector<model::TokenIds>& prompts,
                                       const ThroughputOptions& options);
 
 // Throws kBadInput naming the first option out of range (batch sizes and prefill lengths >= 1,
@@ -46,7 +48,10 @@ void validate(const ThroughputOptions& options);
 // Every scenario of `options` plus memory and environment; `prompts` empty: no end-to-end.
 // Adds a warning for each unreliable setting (debug build, under-sampled tail percentiles,
 // fewer than 3 repetitions, a slow GPU clock at start).
+// The end-to-end scenario runs on `end_to_end_model` (required when `prompts` is not empty; the
+// caller's eval::LocalModel over `decoder`).
 report::ThroughputResult run_throughput(const model::Decoder& decoder, const ThroughputOptions& options,
-                                        const std::vector<model::TokenIds>& prompts);
+                                        const std::vector<model::TokenIds>& prompts,
+                                        lm::LanguageModel* end_to_end_model = nullptr);
 
 }  // namespace qbench::perf

@@ -1,4 +1,5 @@
-// LanguageModel on a model::Decoder and its tokenizer, scoring exactly as lm-eval's HF backend
+// The text side of eval::LocalModel (loglikelihood and generate on a model::Decoder and its
+// tokenizer), scoring exactly as lm-eval's HF backend
 // (reference/lm-eval-harness.md §1.2-1.3, §4.1):
 //  - encode_pair: trailing whitespace of the context moves to the continuation; the
 //    continuation is whole[len(encode(context)):] with whole = encode(context + continuation);
@@ -52,13 +53,13 @@ std::pair<TokenIds, TokenIds> encode_pair(const tokenizer::Tokenizer& tok, const
                                           const std::string& continuation, std::int32_t prefix_token,
                                           bool add_special_tokens);
 
-class DecoderLM : public LanguageModel {
+class DecoderLM {
 public:
     DecoderLM(const model::Decoder& model, const tokenizer::Tokenizer& tok, DecoderLMOptions options);
 
-    std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests) override;
+    std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest>& requests);
     std::vector<std::string> generate(const std::vector<std::string>& prompts,
-                                      const GenerationOptions& options) override;
+                                      const GenerationOptions& options);
 
     // Forward passes run by loglikelihood() so far (rows, not batches), for tests of sharing.
     std::int64_t rows_run() const { return rows_run_; }
