@@ -8,6 +8,7 @@
 #include "qbench/config/quantize_spec.hpp"
 #include "qbench/eval/api.hpp"
 #include "qbench/eval/perplexity.hpp"
+#include "qbench/util/error.hpp"
 
 namespace qbench::cli {
 namespace {
@@ -19,12 +20,13 @@ struct PplOptions {
     eval::PerplexityOptions ppl = eval::ppl_command_defaults();
     eval::KldFiles kld;
     bool json = false;
+    eval::ServedPerplexityRequest served;  // --server
 };
 
 void print(const eval::PerplexityRun& run, const PplOptions& o) {
     const auto& r = run.perplexity;
     if (o.json) {
-        nlohmann::json j = {{"model", o.model.path.string()},
+        nlohmann::json j = {{"model", o.served.server.url.empty() ? o.model.path.string() : run.model.path},
                             {"data", r.data_path},
                             {"data_sha256", r.data_sha256},
                             {"protocol", r.protocol},
@@ -90,7 +92,16 @@ void print(const eval::PerplexityRun& run, const PplOptions& o) {
 void add_ppl_command(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<PplOptions>();
     CLI::App* cmd = app.add_subcommand("ppl", "Perplexity of a model on a text or token file");
-    cmd->add_option("MODEL", o->model.path, "HF model directory or .gguf file")->required();
+    cmd->add_option("MODEL", o->model.path, "HF model directory or .gguf file (omit with --server)");
+    auto* server = cmd->add_option("--server", o->served.server.url,
+                                   "Score through an OpenAI-compatible server instead (base URL, e.g. "
+                                   "http://127.0.0.1:8000/v1): prompt log-probs by echo");
+    cmd->add_option("--server-model", o->served.server.model, "--server: the served model's name")->needs(server);
+    cmd->add_option("--tokenizer", o->served.tokenizer,
+                    "--server: the model's tokenizer (HF dir, tokenizer.json or tokenizer.model), for exact ids")
+        ->needs(server);
+    cmd->add_option("--api-key-env", o->served.server.api_key_env, "--server: environment variable holding the API key")
+        ->needs(server);
     cmd->add_option("--data", o->data, ".txt, or .jsonl with \"text\" or \"input_ids\" per line")->required();
     cmd->add_option("--protocol", o->ppl.protocol, "sliding | gptq | llama.cpp | lm-eval-rolling")
         ->capture_default_str();
@@ -120,6 +131,16 @@ void add_ppl_command(CLI::App& app, Context& ctx) {
                     "--kld-base: tokens kept per position (default: the vocabulary up to 4096, else 128)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {
+        if (!o->served.server.url.empty()) {
+            if (!o->model.path.empty()) throw_bad_input("ppl: give MODEL or --server, not both");
+            if (!o->kld.write_base.empty() || !o->kld.compare.empty()) {
+                throw_bad_input("ppl --server: KLD needs full distributions, which a server does not return");
+            }
+            print(eval::run_perplexity(o->served, o->data, o->ppl), *o);
+            ctx.exit_code = 0;
+            return;
+        }
+        if (o->model.path.empty()) throw_bad_input("ppl: MODEL is required (or --server URL)");
         if (!o->quantize.empty()) o->model.quantize = config::parse_quantize_spec(o->quantize);
         print(eval::run_perplexity(o->model, o->data, o->ppl, o->kld), *o);
         ctx.exit_code = 0;

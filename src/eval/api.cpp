@@ -5,6 +5,7 @@
 #include "qbench/eval/kld.hpp"
 #include "qbench/eval/llamacpp_kld.hpp"
 #include "qbench/eval/local_model.hpp"
+#include "qbench/eval/served_model.hpp"
 #include "qbench/eval/model_env.hpp"
 #include "qbench/io/safetensors.hpp"
 #include "qbench/model/config.hpp"
@@ -102,6 +103,35 @@ PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem:
         run.kld = scorer->finish();
         if (!run.kld) throw_bad_input("--kld {}: {}", kld.compare.string(), scorer->error());
     }
+    return run;
+}
+
+PerplexityRun run_perplexity(const ServedPerplexityRequest& request, const std::filesystem::path& data,
+                             PerplexityOptions options) {
+    if (request.tokenizer.empty()) {
+        throw_bad_input("ppl --server: --tokenizer is required (the served model's tokenizer, for exact token ids)");
+    }
+    ServedModel model(request.server, tokenizer::load_tokenizer(request.tokenizer));
+    const auto d = model.describe();
+    apply_window_defaults(options, d.max_context > 0 ? d.max_context : 2048);
+    const auto& tok = model.tokenizer();
+    options.chunk_bos = tok.add_bos() ? tok.bos_id() : std::nullopt;
+    options.prefix_token = tok.bos_id() ? tok.bos_id() : tok.eos_id();
+    validate(options);
+    if (d.max_context > 0 && options.max_length > d.max_context) {
+        throw_bad_input("ppl --server: --max-length {} exceeds the server's max_model_len {} for {}", options.max_length,
+                        d.max_context, d.name);
+    }
+    const PerplexityInput input =
+        load_perplexity_input(data, [&tok](const std::string& text, bool add_special) { return tok.encode(text, add_special); });
+    PerplexityRun run;
+    run.model.path = d.device + " " + d.name;
+    run.model.format = "served";
+    run.model.device = d.device;
+    run.model.dtype_reason = "chosen by the server";
+    run.perplexity = evaluate_perplexity(model, input, options, nullptr);
+    run.perplexity.data_path = data.string();
+    run.perplexity.data_sha256 = sha256_file_hex(data);
     return run;
 }
 

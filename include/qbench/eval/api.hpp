@@ -11,6 +11,7 @@
 #include "qbench/eval/perplexity_input.hpp"
 #include "qbench/perf/options.hpp"
 #include "qbench/report/report.hpp"
+#include "qbench/serve/client.hpp"
 
 namespace qbench::eval {
 
@@ -59,6 +60,15 @@ struct PerplexityRun {
 // Throws kBadInput when `compare` does not hold these windows or tokens.
 PerplexityRun run_perplexity(const ModelRequest& request, const std::filesystem::path& data,
                              PerplexityOptions options, const KldFiles& kld);
+
+// `qbench ppl --server URL --tokenizer T`: the same protocols and windows as a local run, each
+// window scored by the server (eval/served_model.hpp) with the local tokenizer's ids.
+struct ServedPerplexityRequest {
+    serve::ServerSpec server;
+    std::filesystem::path tokenizer;  // HF model dir, tokenizer.json or tokenizer.model
+};
+PerplexityRun run_perplexity(const ServedPerplexityRequest& request, const std::filesystem::path& data,
+                             PerplexityOptions options);
 
 // `qbench bench`: loads the model and runs the throughput scenarios of `options` (end-to-end
 // when options.prompts is set).
