@@ -39,6 +39,13 @@ bool get_bool_or(const json& j, const char* key, bool fallback, const std::strin
     return it->get<bool>();
 }
 
+std::string get_string_or(const json& j, const char* key, const std::string& fallback, const std::string& src) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return fallback;
+    if (!it->is_string()) throw_bad_input("{}: '{}' must be a string, got {}", src, key, it->dump());
+    return it->get<std::string>();
+}
+
 std::optional<std::int64_t> get_token_id(const json& j, const char* key) {
     auto it = j.find(key);
     if (it == j.end()) return std::nullopt;
@@ -91,7 +98,9 @@ std::int64_t ModelConfig::num_parameters() const {
     return total;
 }
 
-ModelConfig parse_model_config(const json& j, const std::string& src) {
+namespace {
+
+ModelConfig parse_fields(const json& j, const std::string& src) {
     if (!j.is_object()) throw_bad_input("{}: not a JSON object", src);
     ModelConfig c;
     const auto& supported = supported_architectures();
@@ -104,7 +113,7 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
         throw_bad_input("{}: architecture '{}' is not supported (supported: {})", src, c.architecture,
                         join(supported, ", "));
     }
-    c.model_type = j.value("model_type", "");
+    c.model_type = get_string_or(j, "model_type", "", src);
     const bool gemma3 = c.architecture == "Gemma3ForCausalLM";
     if (gemma3) {
         // Gemma3TextConfig names its activation hidden_activation (default gelu_pytorch_tanh)
@@ -119,7 +128,7 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
                             c.hidden_act);
         }
     } else {
-        const std::string act = j.value("hidden_act", "silu");
+        const std::string act = get_string_or(j, "hidden_act", "silu", src);
         if (act != "silu") throw_bad_input("{}: hidden_act '{}' is not supported (supported: silu)", src, act);
     }
 
@@ -248,6 +257,18 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
     else if (auto d2 = j.find("dtype"); d2 != j.end() && d2->is_string()) c.torch_dtype = d2->get<std::string>();
     if (auto q = j.find("quantization_config"); q != j.end()) c.quantization_config = *q;
     return c;
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const json& j, const std::string& src) {
+    // Every field is read through a typed accessor; this net turns any JSON type error a new field
+    // might still raise into the same one-line bad-input error naming the file.
+    try {
+        return parse_fields(j, src);
+    } catch (const json::exception& e) {
+        throw_bad_input("{}: malformed config ({})", src, e.what());
+    }
 }
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {

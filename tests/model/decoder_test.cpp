@@ -125,6 +125,25 @@ TEST(Decoder, Gemma3RejectsWhatItDoesNotImplement) {
     EXPECT_THROW(parse_model_config(j, "config.json"), Error);
 }
 
+// A field of the wrong type is a one-line bad-input error naming the file, never a JSON type error
+// (the model_config fuzz target found `"hidden_act": 96` escaping as nlohmann::type_error).
+TEST(Decoder, ConfigFieldOfWrongTypeIsBadInput) {
+    const auto base = nlohmann::json::parse(read_file(model_fixture("llama_linear_bias") / "f32" / "config.json"));
+    for (const char* key : {"hidden_act", "model_type"}) {
+        SCOPED_TRACE(key);
+        auto j = base;
+        j[key] = 96;
+        try {
+            parse_model_config(j, "some/config.json");
+            ADD_FAILURE() << "accepted a number for " << key;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+            EXPECT_NE(std::string(e.what()).find("some/config.json"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST(Decoder, ReportsWeightBytesAndDenseKernels) {
     auto model = Decoder::load(model_fixture("llama_linear_bias") / "bf16", {torch::kCPU, torch::kBFloat16, {}});
     WeightLoader loader(model_fixture("llama_linear_bias") / "bf16");
