@@ -45,6 +45,38 @@ std::optional<std::string> check_unique(const std::vector<std::string>& items) {
 
 }  // namespace
 
+const Schema<ServerConfig>& ServerConfig::schema() {
+    static const Schema<ServerConfig> schema = [] {
+        Schema<ServerConfig> s;
+        s.option("url", &ServerConfig::url, "base URL of the OpenAI routes, e.g. http://127.0.0.1:8000/v1")
+            .required()
+            .check([](const std::string& u) -> std::optional<std::string> {
+                if (u.starts_with("http://") || u.starts_with("https://")) return std::nullopt;
+                return fmt::format("'{}' is not an http:// or https:// URL", u);
+            });
+        s.option("model", &ServerConfig::model, "the server's model name")
+            .default_text("the only model the server lists");
+        s.option("api_key_env", &ServerConfig::api_key_env,
+                 "environment variable holding the API key (the key itself never appears in a file)")
+            .default_text("none");
+        s.option("timeout_s", &ServerConfig::timeout_s, "seconds per request").default_value(600.0).at_least(1.0);
+        s.option("max_retries", &ServerConfig::max_retries, "retries after 429, 5xx or no response")
+            .default_value(3)
+            .at_least(0);
+        s.option("concurrency", &ServerConfig::concurrency,
+                 "load test (throughput.prompts): most requests in flight, 0 = unlimited")
+            .default_value(0)
+            .at_least(0);
+        s.option("top_logprobs", &ServerConfig::top_logprobs,
+                 "most log-probs per position the server returns (vLLM: --max-logprobs, 20 by default); the KLD "
+                 "of a served variant is a lower bound over them")
+            .default_value(20)
+            .at_least(1);
+        return s;
+    }();
+    return schema;
+}
+
 const Schema<VariantConfig>& VariantConfig::schema() {
     static const Schema<VariantConfig> schema = [] {
         Schema<VariantConfig> s;
@@ -53,7 +85,15 @@ const Schema<VariantConfig>& VariantConfig::schema() {
             .check(check_name);
         s.option("model", &VariantConfig::model,
                  "HF model directory or .gguf file, relative to the config file's directory")
-            .required()
+            .default_text("required unless `server:` is given")
+            .existing_path();
+        s.option("server", &VariantConfig::server,
+                 "an OpenAI-compatible server that serves this variant (instead of `model:`)")
+            .default_text("none");
+        s.option("tokenizer", &VariantConfig::tokenizer,
+                 "served variant: its tokenizer (HF model dir, tokenizer.json, tokenizer.model or .gguf), "
+                 "for exact token ids on the client")
+            .default_text("required with `server:`")
             .existing_path();
         s.option("baseline", &VariantConfig::baseline,
                  "the variant the others are compared with (default: the first)")
@@ -72,6 +112,24 @@ const Schema<VariantConfig>& VariantConfig::schema() {
                  "GPU-hours spent calibrating this checkpoint, amortized in the cost section")
             .default_value(0.0)
             .at_least(0.0);
+        s.finalize([](VariantConfig& v, const Fields& f) {
+            if (v.server) {
+                if (f.given("model")) f.at("model").fail("give either `model:` (a checkpoint) or `server:`, not both");
+                if (!f.given("tokenizer")) {
+                    f.at("server").fail("a served variant needs `tokenizer:` (the served model's tokenizer: an HF "
+                                        "model dir, tokenizer.json, tokenizer.model or .gguf)");
+                }
+                for (const char* local : {"quantize", "gguf_dequantize", "dtype"}) {
+                    if (f.given(local)) {
+                        f.at(local).fail("does not apply to a served variant (the server chose how it serves "
+                                         "the model)");
+                    }
+                }
+            } else {
+                if (!f.given("model")) f.map().fail("missing required option 'model' (or `server:`)");
+                if (f.given("tokenizer")) f.at("tokenizer").fail("only for a served variant (`server:`)");
+            }
+        });
         return s;
     }();
     return schema;
@@ -371,9 +429,19 @@ const Schema<RunConfig>& RunConfig::schema() {
                     }
                     baseline = i;
                 }
-                if (v.dtype.empty()) v.dtype = c.dtype;
+                if (v.dtype.empty() && !v.served()) v.dtype = c.dtype;
             }
             if (!baseline && !c.variants.empty()) c.variants.front().baseline = true;
+            if (c.throughput && c.throughput->prompts.empty()) {
+                for (std::size_t i = 0; i < c.variants.size(); ++i) {
+                    if (c.variants[i].served()) {
+                        f.at("throughput").fail(fmt::format(
+                            "variant '{}' is served: its throughput is a load test of the server and needs "
+                            "`prompts:` (decode and prefill micro-benchmarks are local only)",
+                            c.variants[i].name));
+                    }
+                }
+            }
             if (c.cost && !c.throughput) f.at("cost").fail("needs a throughput: section (cost is from decode tokens/s)");
             if (c.cost && c.throughput->batch_sizes.empty())
                 f.at("throughput").field("batch_sizes").fail("cost: needs at least one decode batch size");

@@ -238,16 +238,104 @@ KldScorer::KldScorer(const fs::path& path, const KldFileInfo& expected, double c
 
 KldScorer::~KldScorer() = default;
 
+// Per-token statistics when the variant gave only its top-k log-probs (a server), on the host.
+// The vocabulary is coarsened into the tokens whose probability both sides know (the variant's
+// top-k and the true token, where the base knows them: all of them for a dense base file, its
+// top-k otherwise) plus one bucket for the rest; by the log-sum inequality the KL divergence of
+// the coarsened distributions is a lower bound of the full one. Same-top and delta-p are exact:
+// the variant's argmax is its first listed token and the true token's log-prob is always given.
+TokenStats topk_token_stats(const BaseDistribution& base, const lm::WindowScores& v) {
+    const std::int64_t T = v.positions, k = v.k;
+    const bool dense = !base.ids.defined();
+    const auto p_logp = base.logp.to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto p_target = base.target_logp.to(torch::kCPU, torch::kFloat32).contiguous();
+    const std::int64_t width = p_logp.size(1);
+    torch::Tensor p_ids;
+    if (!dense) p_ids = base.ids.to(torch::kCPU, torch::kInt64).contiguous();
+    const float* pl = p_logp.data_ptr<float>();
+    const float* pt = p_target.data_ptr<float>();
+    const std::int64_t* pi = dense ? nullptr : p_ids.data_ptr<std::int64_t>();
+    auto kld = torch::empty({T}, torch::kFloat64), dp = torch::empty({T}, torch::kFloat64),
+         rest = torch::empty({T}, torch::kFloat64);
+    auto same = torch::empty({T}, torch::kBool);
+    auto* kp = kld.data_ptr<double>();
+    auto* dpp = dp.data_ptr<double>();
+    auto* rp = rest.data_ptr<double>();
+    auto* sp = same.data_ptr<bool>();
+    std::vector<std::pair<std::int64_t, double>> cells;  // token, variant log-prob
+    for (std::int64_t t = 0; t < T; ++t) {
+        const float* row = pl + t * width;
+        // The base log-prob of `id`, when it knows it.
+        auto base_logp = [&](std::int64_t id, double& out) {
+            if (dense) {
+                out = row[id];
+                return true;
+            }
+            for (std::int64_t j = 0; j < width; ++j) {
+                if (pi[t * width + j] == id) {
+                    out = row[j];
+                    return true;
+                }
+            }
+            if (id == v.targets[static_cast<std::size_t>(t)]) {
+                out = pt[t];
+                return true;
+            }
+            return false;
+        };
+        cells.clear();
+        const std::int64_t target = v.targets[static_cast<std::size_t>(t)];
+        bool target_listed = false;
+        for (std::int64_t j = 0; j < k; ++j) {
+            const std::int64_t id = v.top_ids[static_cast<std::size_t>(t * k + j)];
+            cells.push_back({id, v.logp[static_cast<std::size_t>(t * k + j)]});
+            target_listed = target_listed || id == target;
+        }
+        if (!target_listed) cells.push_back({target, v.target_logp[static_cast<std::size_t>(t)]});
+        double sum = 0.0, p_known = 0.0, q_known = 0.0;
+        for (const auto& [id, q_lp] : cells) {
+            double p_lp = 0.0;
+            if (!base_logp(id, p_lp)) continue;
+            const double p = std::exp(p_lp), q = std::exp(q_lp);
+            p_known += p;
+            q_known += q;
+            if (p > 0) sum += p * (p_lp - q_lp);
+        }
+        const double p_rest = std::max(0.0, 1.0 - p_known);
+        // Raising q_rest (rounding in the listed log-probs can push their sum past 1) only lowers
+        // the bucket's term, so the result stays a lower bound.
+        const double q_rest = std::max(1.0 - q_known, 1e-30);
+        if (p_rest > 0) sum += p_rest * std::log(p_rest / q_rest);
+        kp[t] = std::max(0.0, sum);
+        rp[t] = p_rest;
+        const std::int64_t base_top = dense ? std::max_element(row, row + width) - row : pi[t * width];
+        sp[t] = k > 0 && v.top_ids[static_cast<std::size_t>(t * k)] == base_top;
+        dpp[t] = std::exp(static_cast<double>(v.target_logp[static_cast<std::size_t>(t)])) - std::exp(static_cast<double>(pt[t]));
+    }
+    TokenStats s;
+    s.kld = kld;
+    s.delta_p = dp;
+    s.tail_mass = rest;
+    s.same_top = same;
+    return s;
+}
+
 void KldScorer::window(std::size_t index, const Window& w, const lm::WindowScores& scores) {
     if (!error_.empty()) return;
-    const auto [logp, targets] = host_tensors(scores);
+    const bool topk = !scores.full();
+    if (topk && (scores.k < 1 || scores.vocab_size > info_.vocab_size)) {
+        error_ = scores.k < 1 ? std::string("the variant gave no log-prob distributions")
+                              : fmt::format("the variant's vocabulary ({}) is not the baseline's ({})", scores.vocab_size,
+                                            info_.vocab_size);
+        return;
+    }
     const auto started = Clock::now();
     std::int64_t idx = 0, block = 0, t = 0;
     if (!get(in_, idx) || !get(in_, block) || !get(in_, t) || windows_seen_ >= info_.windows) {
         error_ = fmt::format("{}: the base file ends before window {}", path_.string(), index);
         return;
     }
-    const std::int64_t n = targets.size(0);
+    const std::int64_t n = scores.positions;
     if (idx != static_cast<std::int64_t>(index) || block != static_cast<std::int64_t>(w.block) || t != n) {
         error_ = fmt::format("{}: window {} of the base file (block {}, {} tokens) is not this run's window {} "
                              "(block {}, {} tokens)", path_.string(), idx, block, t, index, w.block, n);
@@ -264,30 +352,41 @@ void KldScorer::window(std::size_t index, const Window& w, const lm::WindowScore
         error_ = fmt::format("{}: truncated at window {}", path_.string(), index);
         return;
     }
-    const auto mine = targets.to(torch::kCPU, torch::kInt64);
+    const auto mine = torch::from_blob(const_cast<std::int32_t*>(scores.targets.data()), {n}, torch::kInt32)
+                          .to(torch::kInt64);
     if (!torch::equal(tgt32.to(torch::kInt64), mine)) {
         error_ = fmt::format("window {} scores other tokens than the baseline's (KLD needs the same tokenizer and data)",
                              index);
         return;
     }
-    if (logp.size(1) != info_.vocab_size) {
-        error_ = fmt::format("the variant's vocabulary ({}) is not the baseline's ({})", logp.size(1), info_.vocab_size);
-        return;
+    TokenStats s;
+    if (topk) {
+        base.targets = mine;
+        if (!dense) base.ids = ids32.to(torch::kInt64);
+        s = topk_token_stats(base, scores);
+        variant_top_k_ = std::max(variant_top_k_, scores.k);
+    } else {
+        const auto [logp, targets] = host_tensors(scores);
+        if (logp.size(1) != info_.vocab_size) {
+            error_ = fmt::format("the variant's vocabulary ({}) is not the baseline's ({})", logp.size(1),
+                                 info_.vocab_size);
+            return;
+        }
+        const auto device = logp.device();
+        base.targets = mine.to(device);
+        base.target_logp = base.target_logp.to(device);
+        base.log_tail = base.log_tail.to(device);
+        base.logp = base.logp.to(device);
+        if (!dense) base.ids = ids32.to(device, torch::kInt64);
+        s = token_stats(base, logp);
     }
-    const auto device = logp.device();
-    base.targets = mine.to(device);
-    base.target_logp = base.target_logp.to(device);
-    base.log_tail = base.log_tail.to(device);
-    base.logp = base.logp.to(device);
-    if (!dense) base.ids = ids32.to(device, torch::kInt64);
-    const auto s = token_stats(base, logp);
     auto kld = s.kld.to(torch::kCPU).contiguous();
     auto dp = s.delta_p.to(torch::kCPU).contiguous();
     const auto* kp = kld.data_ptr<double>();
     const auto* dpp = dp.data_ptr<double>();
     for (std::int64_t i = 0; i < n; ++i) {
-        // The variant's logits are checked before any observer sees them, so a non-finite value
-        // here comes from the base file.
+        // The variant's log-probs are checked before any observer sees them, so a non-finite
+        // value here comes from the base file.
         if (!std::isfinite(kp[i]) || !std::isfinite(dpp[i])) {
             throw_runtime("KLD vs '{}': window {}, scored token {}: the KLD is {} (delta p {}): {} holds non-finite "
                           "log-probs there; write it again from the baseline",
@@ -322,7 +421,8 @@ std::optional<report::KldResult> KldScorer::finish() {
     r.protocol = info_.protocol;
     r.top_k = info_.top_k;
     r.vocab_size = info_.vocab_size;
-    r.exact = info_.top_k >= info_.vocab_size;
+    r.variant_top_k = variant_top_k_;
+    r.exact = info_.top_k >= info_.vocab_size && variant_top_k_ == 0;
     r.seconds = seconds_;
     return r;
 }

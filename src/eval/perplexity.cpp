@@ -268,11 +268,14 @@ report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const Per
     so.label = "perplexity (" + o.protocol + ")";
     if (observer != nullptr) {
         const auto caps = model.capabilities();
-        if (caps.max_top_k < vocab) {
+        if (caps.max_top_k < vocab && o.observer_takes_top_k && caps.max_top_k > 0) {
+            so.top_k = caps.max_top_k;
+        } else if (caps.max_top_k < vocab) {
             throw_bad_input("{}: KLD needs full log-prob distributions and the model ({}) returns at most the top {}",
                             model_info.name, model_info.backend, caps.max_top_k);
+        } else {
+            so.top_k = vocab;
         }
-        so.top_k = vocab;
     }
     Progress progress("perplexity (" + o.protocol + ")", windows.size(), "windows");
     NllSum sum(r, observer, o.protocol, progress);

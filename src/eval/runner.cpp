@@ -20,6 +20,10 @@
 #include "qbench/model/runtime.hpp"
 #include "qbench/perf/scenarios.hpp"
 #include "qbench/eval/local_model.hpp"
+#include "qbench/eval/served_model.hpp"
+#include "qbench/report/serving.hpp"
+#include "qbench/serve/load.hpp"
+#include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/eval/tasks/decoder_lm.hpp"
 #include "qbench/eval/tasks/evaluate.hpp"
 #include "qbench/report/derived.hpp"
@@ -65,6 +69,7 @@ perf::ThroughputOptions throughput_options(const config::RunConfig& c) {
 struct KldSession {
     std::unique_ptr<KldBaseWriter> writer;
     std::unique_ptr<KldScorer> scorer;
+    std::string unavailable;  // why this variant gets no KLD (reported, never silently absent)
 
     WindowObserver* observer() const {
         return writer ? static_cast<WindowObserver*>(writer.get()) : static_cast<WindowObserver*>(scorer.get());
@@ -92,12 +97,16 @@ KldSession start_kld(const config::RunConfig& c, const config::VariantConfig& v,
         return session;
     }
     if (!fs::exists(path)) {
-        log::warn("variant '{}': no KLD: the baseline's distributions ({}) are missing", v.name, path.string());
+        session.unavailable = c.baseline().served()
+                                  ? "the baseline is served, and a server returns only its top-k log-probs"
+                                  : fmt::format("the baseline's distributions ({}) are missing", path.string());
+        log::warn("variant '{}': no KLD: {}", v.name, session.unavailable);
         return session;
     }
     try {
         session.scorer = std::make_unique<KldScorer>(path, info);
     } catch (const Error& e) {
+        session.unavailable = e.what();
         log::warn("variant '{}': no KLD: {}", v.name, e.what());
     }
     return session;
@@ -144,15 +153,93 @@ public:
         return *env_;
     }
 
+    // A served variant's client side: the server (its model listing read once) and the tokenizer
+    // whose ids every request carries.
+    ServedModel& served() {
+        if (!served_) {
+            const auto& s = *v_.server;
+            log::info("variant '{}': served by {} (model {})", v_.name, serve::redact_url(s.url),
+                      s.model.empty() ? "the only one listed" : s.model);
+            served_ = std::make_unique<ServedModel>(server_spec(), tokenizer::load_tokenizer(v_.tokenizer),
+                                                    s.top_logprobs);
+        }
+        return *served_;
+    }
+
     // Runs one unit; returns its result and the artifacts it wrote (relative to the output dir).
     std::pair<json, std::vector<std::string>> run(const plan::WorkUnit& u) {
-        if (u.section == plan::kModel) return {json(env().summary), {}};
+        if (u.section == plan::kModel) return {json(v_.served() ? served_summary() : env().summary), {}};
         if (u.section == plan::kPerplexity) return perplexity(u);
-        if (u.section == plan::kThroughput) return {json(throughput()), {}};
+        if (u.section == plan::kThroughput) return {v_.served() ? served_load() : json(throughput()), {}};
         return task(u.item);
     }
 
 private:
+    serve::ServerSpec server_spec() const {
+        const auto& s = *v_.server;
+        serve::ServerSpec spec;
+        spec.url = s.url;
+        spec.model = s.model;
+        spec.api_key_env = s.api_key_env;
+        spec.timeout_s = s.timeout_s;
+        spec.max_retries = s.max_retries;
+        return spec;
+    }
+
+    report::ModelSummary served_summary() {
+        const auto d = served().describe();
+        report::ModelSummary m;
+        m.path = d.device + " " + d.name;
+        m.format = "served";
+        m.device = d.device;
+        m.dtype = d.dtype;
+        m.dtype_reason = "chosen by the server";
+        m.quantization = "as served";
+        log::info("variant '{}': the server lists {} (max_model_len {})", v_.name, d.name,
+                  d.max_context > 0 ? std::to_string(d.max_context) : std::string("not given"));
+        return m;
+    }
+
+    Encoder encoder() {
+        if (v_.served()) {
+            const auto& tok = served().tokenizer();
+            return [&tok](const std::string& text, bool add_special) { return tok.encode(text, add_special); };
+        }
+        return env().encoder();
+    }
+
+    // A served variant's throughput unit: the end-to-end scenario's prompts, arrivals and output
+    // length sent to its server as streamed completions (token-id prompts from its tokenizer, so
+    // the server sees the ids a local run would), measured as its client.
+    json served_load() {
+        const auto& t = *c_.throughput;
+        if (t.prompts.empty()) {
+            throw_bad_input("variant '{}': a served variant's throughput is a load test of its server and needs "
+                            "throughput.prompts (decode and prefill micro-benchmarks are local only)", v_.name);
+        }
+        serve::LoadOptions o;
+        o.arrival = t.arrival;
+        o.rate_per_s = t.rate_per_s;
+        o.requests = t.requests;
+        o.max_new_tokens = t.max_new_tokens;
+        o.ignore_eos = true;  // exactly max_new_tokens, as the local end-to-end scenario generates
+        o.concurrency = v_.server->concurrency;
+        o.seed = static_cast<std::uint64_t>(c_.seed);
+        serve::validate(o);
+        std::vector<serve::LoadPrompt> prompts;
+        for (auto& ids : load_prompts(t.prompts, encoder())) prompts.push_back({"", std::move(ids)});
+        serve::Client client(server_spec());
+        auto r = serve::run_load(client, prompts, o);
+        log::info("variant '{}': served load {} requests ok of {}, {:.1f} output tokens/s, TTFT P50 {:.1f} ms", v_.name,
+                  r.requests_ok, r.requests_sent, r.output_tokens_per_s, r.ttft.p50_ms);
+        for (const auto& w : r.warnings) log::warn("variant '{}': {}", v_.name, w);
+        if (r.requests_ok == 0) {
+            throw_runtime("variant '{}': every request of the load test failed ({})", v_.name,
+                          r.failure_reasons.empty() ? std::string("no reason given") : r.failure_reasons.front());
+        }
+        return json{{"serving", r}};
+    }
+
     PerplexityOptions options_for(const std::string& protocol) {
         const auto& pc = *c_.perplexity;
         PerplexityOptions o;
@@ -161,14 +248,26 @@ private:
         o.stride = pc.stride;
         o.batch_size = pc.batch_size;
         o.limit = pc.limit;
-        env().apply_special_tokens(o);
+        if (v_.served()) {
+            // What ModelEnv::apply_special_tokens does for a local model, from the tokenizer alone.
+            const auto& tok = served().tokenizer();
+            o.chunk_bos = tok.add_bos() ? tok.bos_id() : std::nullopt;
+            o.prefix_token = tok.bos_id() ? tok.bos_id() : tok.eos_id();
+            const auto d = served().describe();
+            if (d.max_context > 0 && o.max_length > d.max_context) {
+                throw_bad_input("variant '{}': perplexity.max_length {} exceeds the server's max_model_len {} for {}",
+                                v_.name, o.max_length, d.max_context, d.name);
+            }
+        } else {
+            env().apply_special_tokens(o);
+        }
         return o;
     }
 
     const PerplexityInput& input() {
         if (!input_) {
             const auto& pc = *c_.perplexity;
-            input_ = load_perplexity_input(pc.data, env().encoder());
+            input_ = load_perplexity_input(pc.data, encoder());
             data_sha_ = sha256_file_hex(pc.data);
             // Every protocol's windows first (cheap), so a protocol the data cannot serve fails
             // before any model time is spent on the others.
@@ -188,10 +287,26 @@ private:
         const PerplexityInput& in = input();
         const PerplexityOptions o = options_for(u.item);
         KldSession kld;
-        if (u.kld) kld = start_kld(c_, v_, o, data_sha_, env().decoder->config().vocab_size, c_.output_dir);
-        auto r = evaluate_perplexity(*env().decoder, in, o, kld.observer());
-        std::vector<std::string> artifacts;
         json out;
+        if (u.kld && v_.served() && v_.baseline) {
+            // A server lists at most its top-k log-probs per position: no distributions to write.
+            log::warn("variant '{}': the baseline is served: a server returns only its top-k log-probs, so no "
+                      "variant gets a KLD", v_.name);
+        } else if (u.kld) {
+            std::int64_t vocab = v_.served() ? served().describe().vocab_size : env().decoder->config().vocab_size;
+            if (v_.served()) {
+                // The baseline's vocabulary may be padded beyond the tokenizer's ids.
+                const fs::path base = c_.output_dir / plan::kld_base_relpath(c_.baseline().name, o.protocol);
+                if (fs::exists(base)) vocab = std::max(vocab, read_kld_info(base).vocab_size);
+            }
+            kld = start_kld(c_, v_, o, data_sha_, vocab, c_.output_dir);
+        }
+        PerplexityOptions so = o;
+        // A served variant lists only its top-k: the scorer bounds the KLD from below with them.
+        so.observer_takes_top_k = v_.served();
+        auto r = v_.served() ? evaluate_perplexity(served(), in, so, kld.observer())
+                             : evaluate_perplexity(*env().decoder, in, so, kld.observer());
+        std::vector<std::string> artifacts;
         if (kld.writer) {
             kld.writer->finish();
             artifacts.push_back(plan::kld_base_relpath(v_.name, o.protocol).string());
@@ -205,8 +320,10 @@ private:
                 out["kld"] = *k;
             } else {
                 log::warn("variant '{}': no KLD: {}", v_.name, kld.scorer->error());
+                out["kld_unavailable"] = kld.scorer->error();
             }
         }
+        if (!kld.unavailable.empty()) out["kld_unavailable"] = kld.unavailable;
         r.data_path = pc.data.string();
         r.data_sha256 = data_sha_;
         log::info("variant '{}': {} perplexity {:.4f} over {} tokens ({:.1f} s)", v_.name, u.item, r.ppl,
@@ -232,18 +349,21 @@ private:
     // One task; per-item records go to <out>/samples/<variant>/<task>.jsonl as items finish.
     std::pair<json, std::vector<std::string>> task(const std::string& name) {
         const auto& tc = *c_.tasks;
-        ModelEnv& e = env();
-        if (!e.tokenizer) {
-            throw_bad_input("{}: tasks need the model's tokenizer{}", v_.model.string(),
-                            e.tokenizer_error.empty() ? " (no tokenizer.json or tokenizer.model)"
-                                                      : ": " + e.tokenizer_error);
-        }
-        if (!lm_) {
+        if (v_.served()) {
+            lm_ = &served();
+        } else if (!local_lm_) {
+            ModelEnv& e = env();
+            if (!e.tokenizer) {
+                throw_bad_input("{}: tasks need the model's tokenizer{}", v_.model.string(),
+                                e.tokenizer_error.empty() ? " (no tokenizer.json or tokenizer.model)"
+                                                          : ": " + e.tokenizer_error);
+            }
             LocalModelOptions lo;
             lo.name = v_.model.string();
             lo.tasks.batch_size = tc.batch_size;
             lo.tasks.max_length = tc.max_length;
-            lm_ = std::make_unique<LocalModel>(*e.decoder, e.tokenizer.get(), lo);
+            local_lm_ = std::make_unique<LocalModel>(*e.decoder, e.tokenizer.get(), lo);
+            lm_ = local_lm_.get();
         }
         const fs::path yaml = tasks::find_task(name, task_search_dirs(tc));
         tasks::Task task = tasks::load_task(yaml, tc.data_dir, tc.num_fewshot);
@@ -269,7 +389,9 @@ private:
     std::optional<ModelEnv> env_;
     std::optional<PerplexityInput> input_;
     std::string data_sha_;
-    std::unique_ptr<LocalModel> lm_;
+    std::unique_ptr<LocalModel> local_lm_;
+    std::unique_ptr<ServedModel> served_;
+    lm::LanguageModel* lm_ = nullptr;
 };
 
 }  // namespace

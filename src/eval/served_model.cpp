@@ -74,7 +74,8 @@ void ServedModel::score_windows(const std::vector<lm::Window>& windows, const lm
             for (std::int64_t t = 0; t < T; ++t) {
                 const auto& row = p.top[static_cast<std::size_t>(w.score_from + t)];
                 if (row.size() < k) {
-                    throw_runtime("{}: window {}: the server listed {} top log-probs at token {}, {} were asked",
+                    throw_runtime("{}: window {}: the server listed {} top log-probs at token {}, {} were asked "
+                                  "(a run's variant: set server.top_logprobs to what the server returns)",
                                   options.label, wi, row.size(), w.score_from + t, k);
                 }
                 for (std::size_t j = 0; j < k; ++j) {

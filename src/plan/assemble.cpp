@@ -4,6 +4,7 @@
 
 #include "qbench/cost/cost.hpp"
 #include "qbench/report/report.hpp"
+#include "qbench/report/serving.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/strings.hpp"
 
@@ -46,18 +47,29 @@ std::pair<double, std::string> quality_factor(const report::VariantResult& v, co
 
 report::CostResult variant_cost(const config::CostConfig& cc, const config::VariantConfig& vc,
                                 const report::VariantResult& v, const report::VariantResult* baseline) {
-    const auto& decode = v.throughput->decode;
-    if (decode.empty()) throw_bad_input("cost: the throughput section measured no decode batch size");
-    const report::DecodeResult* basis = &decode.front();
-    for (const auto& d : decode) {
-        if (cc.batch_size > 0 ? d.batch_size == cc.batch_size : d.batch_size > basis->batch_size) basis = &d;
-    }
-    if (cc.batch_size > 0 && basis->batch_size != cc.batch_size) {
-        throw_bad_input("cost.batch_size {} is not one of throughput.batch_sizes", cc.batch_size);
-    }
     report::CostResult r;
-    r.throughput_basis = fmt::format("decode batch {} at context {}", basis->batch_size, basis->context_tokens);
-    r.tokens_per_s = basis->tokens_per_s;
+    if (!v.throughput && v.serving) {
+        // A served variant: the output tokens/s its server sustained in the load test (the GPUs
+        // and prices of the cost section are those of the serving instance).
+        const auto& x = *v.serving;
+        r.throughput_basis = x.arrival == "sequential"
+                                 ? std::string("served load, sequential")
+                                 : fmt::format("served load, {} at {:.3g}/s", x.arrival, x.rate_per_s);
+        if (x.concurrency > 0) r.throughput_basis += fmt::format(", {} at once", x.concurrency);
+        r.tokens_per_s = x.output_tokens_per_s;
+    } else {
+        const auto& decode = v.throughput->decode;
+        if (decode.empty()) throw_bad_input("cost: the throughput section measured no decode batch size");
+        const report::DecodeResult* basis = &decode.front();
+        for (const auto& d : decode) {
+            if (cc.batch_size > 0 ? d.batch_size == cc.batch_size : d.batch_size > basis->batch_size) basis = &d;
+        }
+        if (cc.batch_size > 0 && basis->batch_size != cc.batch_size) {
+            throw_bad_input("cost.batch_size {} is not one of throughput.batch_sizes", cc.batch_size);
+        }
+        r.throughput_basis = fmt::format("decode batch {} at context {}", basis->batch_size, basis->context_tokens);
+        r.tokens_per_s = basis->tokens_per_s;
+    }
     std::tie(r.quality_factor, r.quality_basis) = quality_factor(v, baseline);
     const cost::Calibration calibration{vc.calibration_gpu_hours, cc.calibration_usd_per_gpu_hour, cc.served_tokens};
     r.calibration_usd = cost::calibration_usd(calibration);
@@ -95,8 +107,10 @@ std::vector<report::VariantResult> assemble(const config::RunConfig& c, const st
             } else if (u.section == kPerplexity) {
                 v.perplexity.push_back(r->at("perplexity").get<report::PerplexityResult>());
                 if (r->contains("kld") && !r->at("kld").is_null()) v.kld = r->at("kld").get<report::KldResult>();
+                if (r->contains("kld_unavailable")) r->at("kld_unavailable").get_to(v.kld_unavailable);
             } else if (u.section == kThroughput) {
-                v.throughput = r->get<report::ThroughputResult>();
+                if (r->contains("serving")) v.serving = r->at("serving").get<report::ServedLoadResult>();
+                else v.throughput = r->get<report::ThroughputResult>();
             } else if (u.section == kTasks) {
                 v.tasks.push_back(r->get<report::TaskResult>());
             }
@@ -116,7 +130,7 @@ std::vector<report::VariantResult> assemble(const config::RunConfig& c, const st
     const report::VariantResult* base = out.empty() ? nullptr : &out.front();  // run order: baseline first
     if (c.cost) {
         for (std::size_t i = 0; i < out.size(); ++i) {
-            if (out[i].throughput) out[i].cost = variant_cost(*c.cost, *configs[i], out[i], base);
+            if (out[i].throughput || out[i].serving) out[i].cost = variant_cost(*c.cost, *configs[i], out[i], base);
         }
     }
     return out;

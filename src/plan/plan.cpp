@@ -78,8 +78,12 @@ std::vector<WorkUnit> plan_run(const config::RunConfig& c, const Fingerprints& f
     // A variant's echo, less what only the derived cost reads.
     auto variant_inputs = [&](const config::VariantConfig& v) {
         const auto i = static_cast<std::size_t>(&v - c.variants.data());
-        return json{{"config", without(eff.at("variants").at(i), {"calibration_gpu_hours"})},
-                    {"model_fingerprint", f.model(v.model)}};
+        json in{{"config", without(eff.at("variants").at(i), {"calibration_gpu_hours"})}};
+        // A served model is named by its server's URL and model name (in the config echo): what
+        // the server holds cannot be fingerprinted from here, only the tokenizer the client uses.
+        if (v.served()) in["tokenizer_fingerprint"] = f.model(v.tokenizer);
+        else in["model_fingerprint"] = f.model(v.model);
+        return in;
     };
     const config::VariantConfig& base = c.baseline();
     const bool kld = c.perplexity && c.perplexity->kld && c.variants.size() >= 2;

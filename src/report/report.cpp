@@ -1,4 +1,5 @@
 #include "qbench/report/report.hpp"
+#include "qbench/report/serving.hpp"
 
 #include <cmath>
 #include <limits>
@@ -136,6 +137,7 @@ void to_json(json& j, const KldResult& r) {
              {"base_tail_mass_mean", number(r.base_tail_mass_mean)},
              {"seconds", number(r.seconds)},
              {"blocks", r.blocks}};
+    if (r.variant_top_k > 0) j["variant_top_k"] = r.variant_top_k;  // absent: the variant gave full rows
 }
 
 void from_json(const json& j, KldResult& r) {
@@ -150,6 +152,7 @@ void from_json(const json& j, KldResult& r) {
     j.at("top_k").get_to(r.top_k);
     j.at("vocab_size").get_to(r.vocab_size);
     j.at("exact").get_to(r.exact);
+    if (j.contains("variant_top_k")) j.at("variant_top_k").get_to(r.variant_top_k);
     j.at("tokens").get_to(r.tokens);
     r.confidence = number_at(j, "confidence");
     j.at("ci_method").get_to(r.ci_method);
@@ -647,6 +650,8 @@ void to_json(json& j, const VariantResult& v) {
     if (v.cost) j["cost"] = *v.cost;
     j["tasks"] = v.tasks;
     if (v.kld) j["kld"] = *v.kld;
+    if (v.serving) j["serving"] = *v.serving;
+    if (!v.kld_unavailable.empty()) j["kld_unavailable"] = v.kld_unavailable;
 }
 
 void from_json(const json& j, VariantResult& v) {
@@ -661,6 +666,8 @@ void from_json(const json& j, VariantResult& v) {
     if (j.contains("cost") && !j.at("cost").is_null()) v.cost = j.at("cost").get<CostResult>();
     if (j.contains("tasks")) j.at("tasks").get_to(v.tasks);
     if (j.contains("kld") && !j.at("kld").is_null()) v.kld = j.at("kld").get<KldResult>();
+    if (j.contains("serving") && !j.at("serving").is_null()) v.serving = j.at("serving").get<ServedLoadResult>();
+    if (j.contains("kld_unavailable")) j.at("kld_unavailable").get_to(v.kld_unavailable);
 }
 
 void to_json(json& j, const RunContext& c) {

@@ -82,9 +82,14 @@ std::string pctl(const std::vector<SamplePercentile>& ps, double q, double scale
 }
 
 void write_kld(std::ostream& out, const std::vector<VariantResult>& variants) {
-    const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.kld.has_value(); });
+    const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) {
+        return v.kld.has_value() || !v.kld_unavailable.empty();
+    });
     if (!any) return;
     out << "\n### KL divergence against the baseline\n\n";
+    for (const auto& v : variants) {
+        if (!v.kld_unavailable.empty()) out << fmt::format("- {}: no KLD: {}\n", cell(v.name), cell(v.kld_unavailable));
+    }
     out << "Per token KL(P_baseline || P_variant) in nats over the scored tokens of one protocol. k = the "
            "baseline tokens kept per position; the rest of the vocabulary is one tail bucket, so with k < vocab "
            "the KLD is a lower bound (exact when k = vocab). 95% CIs are block t intervals over windows "
@@ -98,7 +103,10 @@ void write_kld(std::ostream& out, const std::vector<VariantResult>& variants) {
         const char* g = "{:.3g}";
         out << fmt::format("| {} | {} | {} | {} / {}{} | {:.6f} | [{:.6f}, {:.6f}] | {} | {} | {} | {} | {} | {} | {:.2f} | "
                            "[{:.2f}, {:.2f}] |\n",
-                           cell(v.name), cell(k.protocol), k.tokens, k.top_k, k.vocab_size, k.exact ? " (exact)" : "",
+                           cell(v.name), cell(k.protocol), k.tokens, k.top_k, k.vocab_size,
+                           k.exact ? " (exact)"
+                                   : k.variant_top_k > 0 ? fmt::format(" (variant served: its top-{}, a lower bound)", k.variant_top_k)
+                                                         : std::string(),
                            k.kld_mean, k.kld_ci_lower, k.kld_ci_upper, pctl(k.kld_percentiles, 0.5, 1, g),
                            pctl(k.kld_percentiles, 0.9, 1, g), pctl(k.kld_percentiles, 0.95, 1, g),
                            pctl(k.kld_percentiles, 0.99, 1, g), pctl(k.kld_percentiles, 0.999, 1, g),
@@ -293,9 +301,36 @@ std::string percent(double fraction) {
     return std::isfinite(fraction) ? fmt::format("{:.1f}%", 100.0 * fraction) : "-";
 }
 
+// Served variants' load tests (vLLM's definitions: TTFT from the send, ITL pooled over requests).
+void served_load_section(std::ostream& out, const std::vector<VariantResult>& variants) {
+    const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.serving.has_value(); });
+    if (!any) return;
+    out << "\n## Served load\n\nMeasured as the server's client: TTFT and E2E from each request's send, TPOT = "
+           "(E2E - TTFT) / (tokens - 1), ITL = gaps between streamed chunks pooled over requests (vLLM's `vllm "
+           "bench serve` definitions). Decode and prefill micro-benchmarks are not measured through a server.\n\n";
+    out << "| variant | arrival | ok / sent | retries | output tokens/s | TTFT P50 / P99 ms | TPOT P50 / P99 ms | "
+           "ITL P50 / P99 ms | E2E P50 / P99 ms | steady |\n|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n";
+    auto pair = [](const LatencyStats& s) { return fmt::format("{:.2f} / {:.2f}", s.p50_ms, s.p99_ms); };
+    for (const auto& v : variants) {
+        if (!v.serving) continue;
+        const auto& x = *v.serving;
+        const std::string arrival = x.arrival == "sequential" ? x.arrival : fmt::format("{} {:.2f}/s", x.arrival, x.rate_per_s);
+        out << fmt::format("| {} | {}{} | {} / {} | {} | {:.1f} | {} | {} | {} | {} | {} |\n", cell(v.name), arrival,
+                           x.concurrency > 0 ? fmt::format(", {} at once", x.concurrency) : "", x.requests_ok,
+                           x.requests_sent, x.retries, x.output_tokens_per_s, pair(x.ttft), pair(x.tpot), pair(x.itl),
+                           pair(x.e2e), x.steady_state ? "yes" : "no");
+    }
+    for (const auto& v : variants) {
+        if (!v.serving) continue;
+        for (const auto& r : v.serving->failure_reasons) out << fmt::format("- {}: failed requests: {}\n", cell(v.name), r);
+        for (const auto& w : v.serving->warnings) out << fmt::format("- {}: {}\n", cell(v.name), w);
+    }
+}
+
 }  // namespace
 
 void MarkdownReporter::report_throughput(const std::vector<VariantResult>& variants) {
+    served_load_section(out(), variants);
     const bool any = std::any_of(variants.begin(), variants.end(), [](const VariantResult& v) { return v.throughput.has_value(); });
     if (!any) return;
     out() << "\n## Throughput\n\n";

@@ -342,6 +342,56 @@ TEST_F(RunConfigTest, RangesEnumsAndCrossFieldChecks) {
               std::string::npos);
 }
 
+// A served variant names a server and its tokenizer instead of a checkpoint; what only a local
+// checkpoint has (quantize, dtype, gguf_dequantize) is refused with the file and line.
+TEST_F(RunConfigTest, ServedVariants) {
+    const std::string local = "  - {name: local, model: ../models/tiny}\n";
+    const auto c = parse("variants:\n" + local +
+                         "  - name: vllm\n"
+                         "    server: {url: 'http://127.0.0.1:8000/v1', model: m, api_key_env: KEY, concurrency: 4}\n"
+                         "    tokenizer: ../models/tiny\n");
+    ASSERT_EQ(c.variants.size(), 2u);
+    EXPECT_FALSE(c.variants[0].served());
+    ASSERT_TRUE(c.variants[1].served());
+    EXPECT_EQ(c.variants[1].server->url, "http://127.0.0.1:8000/v1");
+    EXPECT_EQ(c.variants[1].server->model, "m");
+    EXPECT_EQ(c.variants[1].server->api_key_env, "KEY");
+    EXPECT_EQ(c.variants[1].server->concurrency, 4);
+    EXPECT_EQ(c.variants[1].server->max_retries, 3);
+    EXPECT_EQ(c.variants[1].tokenizer, dir_ / "models" / "tiny");
+    EXPECT_TRUE(c.variants[1].dtype.empty());  // the server's, not the run's
+    // The echo names the server (never a key: only the variable's name is in the config).
+    EXPECT_EQ(c.effective["variants"][1]["server"]["url"], "http://127.0.0.1:8000/v1");
+
+    const std::string served = "  - name: s\n    server: {url: 'http://h:1/v1'}\n";
+    EXPECT_NE(error_of("variants:\n" + local + served).find(":4: variants[1].server: a served variant needs `tokenizer:`"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants:\n" + local + served + "    tokenizer: ../models/tiny\n    model: ../models/tiny\n")
+                  .find("variants[1].model: give either `model:` (a checkpoint) or `server:`, not both"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants:\n" + local + served + "    tokenizer: ../models/tiny\n    quantize: 'rtn:bits=4'\n")
+                  .find("variants[1].quantize: does not apply to a served variant"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants:\n" + local + served + "    tokenizer: ../models/tiny\n    dtype: float16\n")
+                  .find("variants[1].dtype: does not apply to a served variant"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants:\n" + local + "  - name: s\n    server: {url: 'ftp://h/v1'}\n    tokenizer: ../models/tiny\n")
+                  .find("variants[1].server.url: 'ftp://h/v1' is not an http:// or https:// URL"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants:\n" + local + "  - name: s\n    tokenizer: ../models/tiny\n")
+                  .find("missing required option 'model' (or `server:`)"),
+              std::string::npos);
+    EXPECT_NE(error_of("variants:\n  - {name: a, model: ../models/tiny, tokenizer: ../models/tiny}\n")
+                  .find("variants[0].tokenizer: only for a served variant"),
+              std::string::npos);
+    // A served variant's throughput is a load test of its server: it needs prompts.
+    EXPECT_NE(error_of("variants:\n" + local + served + "    tokenizer: ../models/tiny\n"
+                       "throughput: {batch_sizes: [1]}\n")
+                  .find("throughput: variant 's' is served: its throughput is a load test of the server and needs "
+                        "`prompts:`"),
+              std::string::npos);
+}
+
 TEST(QuantizeSpec, ShortAndMapFormsGiveTheSameCanonicalSpec) {
     QuantizeSpec s = parse_quantize_spec(" rtn : sym=false, bits=4 ,group_size=32");
     EXPECT_EQ(s.method, "rtn");

@@ -238,5 +238,93 @@ TEST_F(KldModel, OtherWindowsAndBrokenFilesAreRefused) {
     EXPECT_NE(s.error().find("ends before window 0"), std::string::npos) << s.error();
 }
 
+
+// A variant that lists only its top-k log-probs (a server) against a base file's rows.
+struct TopkScores {
+    std::vector<std::int32_t> targets, ids;
+    std::vector<float> target_logp, logp;
+    lm::WindowScores view(std::int64_t positions, std::int64_t vocab, std::int64_t k) const {
+        lm::WindowScores s;
+        s.positions = positions;
+        s.vocab_size = vocab;
+        s.targets = targets;
+        s.target_logp = target_logp;
+        s.k = k;
+        s.top_ids = ids;
+        s.logp = logp;
+        return s;
+    }
+};
+
+TopkScores topk_of(const torch::Tensor& q, const std::vector<std::int64_t>& targets, std::int64_t k) {
+    TopkScores t;
+    auto [values, ids] = torch::topk(q, k, 1, true, true);
+    for (std::int64_t i = 0; i < q.size(0); ++i) {
+        t.targets.push_back(static_cast<std::int32_t>(targets[static_cast<std::size_t>(i)]));
+        t.target_logp.push_back(q[i][targets[static_cast<std::size_t>(i)]].item<float>());
+        for (std::int64_t j = 0; j < k; ++j) {
+            t.ids.push_back(static_cast<std::int32_t>(ids[i][j].item<std::int64_t>()));
+            t.logp.push_back(values[i][j].item<float>());
+        }
+    }
+    return t;
+}
+
+// p = (.5, .3, .2), q = (.45, .35, .2), true token 2, the variant lists its top 1 (token 0):
+// the known cells are {0, 2}, the rest {1}: .5 ln(.5/.45) + .2 ln 1 + .3 ln(.3/.35) (a one-token
+// rest bucket, so here the bound is the exact KL).
+TEST(KldTopk, HandComputedCoarsening) {
+    const auto p = log_rows({{.5, .3, .2}});
+    const auto q = log_rows({{.45, .35, .2}});
+    const auto base = reduce_base(p, torch::tensor(std::vector<std::int64_t>{2}, torch::kInt64), 3);
+    const auto v = topk_of(q, {2}, 1);
+    const auto s = topk_token_stats(base, v.view(1, 3, 1));
+    const double expected = .5 * std::log(.5 / .45) + .3 * std::log(.3 / .35);
+    EXPECT_NEAR(s.kld[0].item<double>(), expected, 1e-6);
+    EXPECT_NEAR(s.tail_mass[0].item<double>(), 0.3, 1e-6);
+    EXPECT_TRUE(s.same_top[0].item<bool>());
+    EXPECT_NEAR(s.delta_p[0].item<double>(), 0.0, 1e-7);
+}
+
+// On random distributions: never above the exact KL (dense base, or a base file that keeps only
+// its top-K), equal to it when the listed tokens leave one token out, and same-top and delta-p
+// equal to the exact statistics.
+TEST(KldTopk, ALowerBoundThatIsExactWhenTheListCoversTheVocabulary) {
+    torch::manual_seed(3);
+    const std::int64_t T = 40, V = 30;
+    const auto p = torch::log_softmax(2.0 * torch::randn({T, V}), 1);
+    const auto q = torch::log_softmax(p + 0.7 * torch::randn({T, V}), 1);
+    std::vector<std::int64_t> targets;
+    for (std::int64_t i = 0; i < T; ++i) targets.push_back((i * 7) % V);
+    const auto tt = torch::tensor(targets, torch::kInt64);
+    const auto exact = token_stats(reduce_base(p, tt, V), q);
+    for (const std::int64_t base_k : {V, std::int64_t{8}}) {
+        const auto base = reduce_base(p, tt, base_k);
+        for (const std::int64_t k : {std::int64_t{1}, std::int64_t{5}, std::int64_t{20}, V - 1}) {
+            SCOPED_TRACE("base k " + std::to_string(base_k) + ", variant k " + std::to_string(k));
+            const auto v = topk_of(q, targets, k);
+            const auto s = topk_token_stats(base, v.view(T, V, k));
+            for (std::int64_t i = 0; i < T; ++i) {
+                const double lb = s.kld[i].item<double>(), full = exact.kld[i].item<double>();
+                EXPECT_GE(lb, 0.0);
+                EXPECT_LE(lb, full + 1e-6) << "position " << i;
+                if (base_k == V && k == V - 1) EXPECT_NEAR(lb, full, 1e-5) << "position " << i;
+                EXPECT_EQ(s.same_top[i].item<bool>(), exact.same_top[i].item<bool>()) << "position " << i;
+                EXPECT_NEAR(s.delta_p[i].item<double>(), exact.delta_p[i].item<double>(), 1e-6);
+            }
+        }
+    }
+    // The bound tightens as the variant lists more tokens (on average over the positions).
+    const auto base = reduce_base(p, tt, V);
+    double prev = -1.0;
+    for (const std::int64_t k : {std::int64_t{1}, std::int64_t{5}, std::int64_t{20}}) {
+        const auto v = topk_of(q, targets, k);
+        const double mean = topk_token_stats(base, v.view(T, V, k)).kld.mean().item<double>();
+        EXPECT_GT(mean, prev) << "k " << k;
+        prev = mean;
+    }
+    EXPECT_LT(prev, exact.kld.mean().item<double>());
+}
+
 }  // namespace
 }  // namespace qbench::eval

@@ -21,7 +21,9 @@ Prints "PORT <n>" on stdout once listening (use --port 0 for a free port). Route
   fewlogprobs non-streamed echo answers with the generated token's log-prob only (echo ignored)
 Prompt scoring (non-streamed, echo: true): the log-prob of prompt token t at position i > 0 is
 -(1 + (t % 7) / 10); position 0 gets null, as vLLM does; top_logprobs list the true token and
-token 0 at -0.5 when the true token is another (named "token_id:N" with return_tokens_as_token_ids).
+token 0 at -0.5 when the true token is another (named "token_id:N" with return_tokens_as_token_ids);
+with --top N > 2, also tokens 1, 2, ... (not the true one) at -7.0, up to N entries per position
+(the listed probabilities then still sum to less than 1).
 """
 import argparse
 import json
@@ -37,6 +39,17 @@ COUNT = {"completions": 0}
 
 def token_logprob(t):
     return -(1.0 + (t % 7) / 10.0)
+
+
+def top_entries(t, name):
+    """The listed top log-probs of a prompt position whose true token is t."""
+    entries = [(name(t), token_logprob(t))] + ([(name(0), -0.5)] if t != 0 else [])
+    x = 1
+    while ARGS.top > 2 and len(entries) < ARGS.top:
+        if x != t:
+            entries.append((name(x), -7.0))
+        x += 1
+    return dict(entries)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -149,8 +162,7 @@ class Handler(BaseHTTPRequestHandler):
                 lps = []
             out = prompt[: len(lps)]
             # the true token, and a better one at id 0 when the true token is not 0
-            top = [None] + [dict([(name(t), token_logprob(t))] + ([(name(0), -0.5)] if t != 0 else []))
-                            for t in prompt[1:len(lps)]]
+            top = [None] + [top_entries(t, name) for t in prompt[1:len(lps)]]
         gen = [7] * int(req.get("max_tokens", 1))
         tokens = [name(t) for t in out + gen]
         token_lps = (lps if req.get("echo") else []) + [token_logprob(t) for t in gen]
@@ -176,6 +188,7 @@ def main():
     p.add_argument("--tokens", type=int, default=0)
     p.add_argument("--fail-first", type=int, default=3)
     p.add_argument("--slow-ms", type=float, default=300.0)
+    p.add_argument("--top", type=int, default=2)
     ARGS = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     server.daemon_threads = True

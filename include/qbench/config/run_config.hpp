@@ -19,14 +19,31 @@ namespace qbench::config {
 
 namespace fs = std::filesystem;
 
+// A variant served by an OpenAI-compatible server (vLLM, SGLang, llama.cpp's server, TGI).
+struct ServerConfig {
+    std::string url;            // base of the OpenAI routes, e.g. http://127.0.0.1:8000/v1
+    std::string model;          // the server's model name ("" = the only model it lists)
+    std::string api_key_env;    // environment variable holding the API key ("" = none)
+    double timeout_s = 600.0;   // per request
+    std::int64_t max_retries = 3;  // after 429 / 5xx / no response
+    std::int64_t concurrency = 0;  // load test: most requests in flight (0: unlimited)
+    std::int64_t top_logprobs = 20;  // most log-probs per position it returns (vLLM's --max-logprobs)
+
+    static const Schema<ServerConfig>& schema();
+};
+
 struct VariantConfig {
     std::string name;                     // unique; letters, digits, '.', '_', '-'
-    fs::path model;                       // HF model directory or .gguf file; exists
+    fs::path model;                       // HF model directory or .gguf file; exists (unless served)
+    std::optional<ServerConfig> server;   // served: the server instead of a checkpoint
+    fs::path tokenizer;                   // served: the model's tokenizer (exact client-side ids)
     bool baseline = false;                // exactly one variant of a run has it
     std::string dtype;                    // float32 | float16 | bfloat16 (the run's by default)
     std::optional<QuantizeSpec> quantize;  // run-time quantization, or none
     bool gguf_dequantize = false;         // .gguf: dequantize every tensor at load (no low-bit Linears)
     double calibration_gpu_hours = 0.0;   // GPU-hours spent producing this checkpoint (cost)
+
+    bool served() const { return server.has_value(); }
 
     static const Schema<VariantConfig>& schema();
 };

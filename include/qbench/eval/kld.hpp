@@ -83,6 +83,14 @@ struct TokenStats {
 // Per-token statistics of the variant's log-probs [T, V] against the base (same device).
 TokenStats token_stats(const BaseDistribution& base, const at::Tensor& variant_logp);
 
+// The same when the variant lists only its top-k log-probs per position (scores.k < vocab, a
+// served model; descending). The vocabulary is coarsened into the tokens whose probability both
+// sides know — the variant's top-k and the true token, where the base knows them (all of them
+// for a dense base, its top-k and the true token otherwise) — plus one bucket for the rest: by
+// the log-sum inequality the KL divergence of the coarsened pair is a lower bound of the full
+// one. same_top and delta_p are exact; tail_mass is the base mass in the rest bucket. CPU only.
+TokenStats topk_token_stats(const BaseDistribution& base, const lm::WindowScores& scores);
+
 // Writes the base file while the baseline's perplexity runs.
 class KldBaseWriter : public WindowObserver {
 public:
@@ -124,6 +132,7 @@ private:
     std::vector<double> kld_, delta_p_;
     double tail_sum_ = 0.0;
     double seconds_ = 0.0;
+    std::int64_t variant_top_k_ = 0;  // > 0: the variant listed only its top-k (a lower bound)
 };
 
 // Summarizes per-token values and block sums into a result (percentiles, block-t intervals).

@@ -49,6 +49,9 @@ struct PerplexityOptions {
     std::optional<std::int32_t> chunk_bos;
     // lm-eval-rolling: the prefix token of each document's first window (BOS, else EOS).
     std::optional<std::int32_t> prefix_token;
+    // The window observer also takes top-k rows (KldScorer: a lower bound), so a model that
+    // cannot return full distributions (a server) is asked for its largest top-k instead.
+    bool observer_takes_top_k = false;
 };
 
 // The input after tokenization. Text input is tokenized the way each protocol's reference does:

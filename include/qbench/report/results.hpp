@@ -75,7 +75,9 @@ struct KldResult {
     std::string protocol;
     std::int64_t top_k = 0;         // base tokens kept per position (+ one tail bucket)
     std::int64_t vocab_size = 0;
-    bool exact = false;             // top_k == vocab_size: the exact KLD
+    std::int64_t variant_top_k = 0; // > 0: the variant listed only its top-k log-probs (a server):
+                                    // a lower bound over those tokens + one bucket for the rest
+    bool exact = false;             // top_k == vocab_size and variant_top_k == 0: the exact KLD
     std::int64_t tokens = 0;
     double confidence = 0.95;
     std::string ci_method = "block-t";  // t_{C−1} over windows, cluster-robust SE
@@ -93,7 +95,8 @@ struct KldResult {
     double delta_p_ci_upper = 0.0;
     double delta_p_rms = 0.0;       // sqrt(mean Δp²)
     std::vector<SamplePercentile> delta_p_percentiles;  // the same q
-    double base_tail_mass_mean = 0.0;  // mean base probability outside the top-k (0 when exact)
+    double base_tail_mass_mean = 0.0;  // mean base probability outside the top-k (0 when exact;
+                                       // variant_top_k > 0: outside the tokens both sides list)
     std::vector<KldBlock> blocks;   // one per window (document for lm-eval-rolling)
     double seconds = 0.0;           // time spent on the KLD arithmetic and the base file
 
@@ -354,6 +357,88 @@ struct TaskResult {
     bool operator==(const TaskResult&) const = default;
 };
 
+// Results of a load test against a served model (serve/load.hpp; JSON in report/serving.cpp).
+// One request of a load run, as the client saw it. Times are milliseconds; `sent_s` and
+// `arrival_s` are seconds from the run's start.
+struct ServedRequest {
+    std::int64_t index = 0;          // position in the run (prompt index modulo the prompt count)
+    bool ok = false;
+    std::string error;               // why it failed (empty when ok)
+    std::int64_t status = 0;         // HTTP status of the last attempt (0: no response)
+    std::int64_t attempts = 0;       // 1 + retries
+    double arrival_s = 0.0;          // scheduled arrival
+    double sent_s = 0.0;             // the last attempt was sent (>= arrival: waited for a slot or a retry)
+    std::int64_t prompt_tokens = 0;  // from the server's usage (else the client's count)
+    std::int64_t output_tokens = 0;  // from the server's usage (else content chunks)
+    std::int64_t chunks = 0;         // SSE chunks that carried text
+    double ttft_ms = 0.0;            // sent -> first chunk with text (vLLM's definition)
+    double e2e_ms = 0.0;             // sent -> last chunk
+    double tpot_ms = 0.0;            // (e2e - ttft) / (output_tokens - 1); NaN for one token
+    std::vector<double> itl_ms;      // gaps between consecutive text chunks
+
+    bool operator==(const ServedRequest&) const = default;
+};
+
+// A latency objective and whether a run met it.
+struct Slo {
+    double ttft_p99_ms = 0.0;  // 0: no bound
+    double tpot_p99_ms = 0.0;
+    double e2e_p99_ms = 0.0;
+
+    bool operator==(const Slo&) const = default;
+};
+
+// One load run at one arrival profile.
+struct ServedLoadResult {
+    std::string arrival;              // sequential | poisson | gamma | constant
+    double rate_per_s = 0.0;          // target arrivals per second (0: sequential / as fast as slots free)
+    double burstiness = 1.0;          // gamma shape (1: poisson)
+    std::int64_t concurrency = 0;     // most requests in flight (0: unlimited)
+    std::int64_t max_new_tokens = 0;
+    std::int64_t requests_sent = 0;
+    std::int64_t requests_ok = 0;
+    std::int64_t requests_failed = 0;
+    std::int64_t retries = 0;         // extra attempts after 429 / 5xx / connection errors
+    std::vector<std::string> failure_reasons;  // distinct reasons, "N x reason"
+    double duration_s = 0.0;          // first send -> last completion
+    double achieved_rate_per_s = 0.0; // arrivals actually sent per second
+    double request_throughput_per_s = 0.0;  // completed requests / duration
+    double output_tokens_per_s = 0.0;
+    double total_tokens_per_s = 0.0;  // prompt + output
+    // vLLM's `vllm bench serve` definitions: TTFT at the first chunk with text, TPOT = (E2E -
+    // TTFT) / (n - 1) per request, ITL = every later inter-chunk gap pooled over requests.
+    LatencyStats ttft;
+    LatencyStats tpot;
+    LatencyStats itl;
+    LatencyStats e2e;
+    // GuideLLM's per-request means: ITL as (last - first chunk) / (n - 1), TPOT including the
+    // first token, E2E / n; summarized over requests.
+    LatencyStats itl_per_request_mean;
+    LatencyStats tpot_including_first;
+    std::optional<Slo> slo;
+    bool slo_met = false;             // every bound of the SLO holds at P99
+    double goodput_per_s = 0.0;       // requests meeting every bound individually, per second
+    bool steady_state = true;         // the arrival rate was reached and the client queue did not grow
+    std::vector<std::string> warnings;
+    std::vector<ServedRequest> requests;
+
+    bool operator==(const ServedLoadResult&) const = default;
+};
+
+// A served model's load test: one or several runs (a sweep over rates, or the search for the
+// highest rate that meets the SLO).
+struct ServedBenchResult {
+    std::string url;                  // base URL (no credentials)
+    std::string model;                // the server's model name
+    std::int64_t max_model_len = 0;   // from the model listing, when the server says (0: unknown)
+    std::string prompts_path;
+    std::vector<ServedLoadResult> runs;
+    std::optional<double> max_rate_meeting_slo;  // highest rate found to meet the SLO
+    std::vector<std::string> search_log;         // "rate r: met / not met (p99 TTFT ..)"
+
+    bool operator==(const ServedBenchResult&) const = default;
+};
+
 struct VariantResult {
     std::string name;
     bool baseline = false;
@@ -363,6 +448,10 @@ struct VariantResult {
     std::optional<CostResult> cost;
     std::vector<TaskResult> tasks;
     std::optional<KldResult> kld;  // against the baseline (absent for the baseline itself)
+    // A served variant's load test (throughput.prompts through the server); its throughput
+    // section is not measured (decode and prefill micro-benchmarks are local only).
+    std::optional<ServedLoadResult> serving;
+    std::string kld_unavailable;  // why a variant that should have a KLD has none (e.g. served)
     std::string status = "ok";  // "ok" | "failed"
     std::string error;          // set when status == "failed"
     int error_code = 0;         // the exit code class of the failure (2 bad input, 3 runtime)
