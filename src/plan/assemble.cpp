@@ -98,7 +98,7 @@ std::vector<report::VariantResult> assemble(const config::RunConfig& c, const st
             } else if (u.section == kThroughput) {
                 v.throughput = r->get<report::ThroughputResult>();
             } else if (u.section == kTasks) {
-                v.tasks.push_back(r->get<report::TaskResult>());
+                v.tasks.push_back(r->at("task").get<report::TaskResult>());
             }
         }
         if (auto f = failures.find(vc->name); f != failures.end()) {
