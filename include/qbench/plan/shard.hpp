@@ -35,8 +35,10 @@ bool unit_in_shard(const WorkUnit& unit, const ShardSpec& shard);
 bool replicated_unit(const WorkUnit& unit);  // a unit every shard runs (the model load)
 bool split_unit(const WorkUnit& unit);       // a unit whose items are split (perplexity, tasks)
 
-// The shard of one item of a split unit: sha256("section/item/key") mod N, `key` the item's
-// stable key (a window's index among the protocol's windows, a task item's id). The variant is
+// The shard of one group of items of a split unit (the windows of one batch, the items of one
+// task chunk: scored together, so they stay together): sha256("section/item/key") mod N, `key`
+// the group's stable key (its first window's index among the protocol's windows, its first
+// task item's id). The variant is
 // not hashed, so every variant's copy of an item lands in the same shard (both arms of a paired
 // comparison, and the KLD baseline's distributions of a window next to the variants scored
 // against them); nothing depends on the order in which workers start.
