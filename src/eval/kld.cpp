@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 
 constexpr char kMagic[8] = {'Q', 'B', 'K', 'L', 'D', '0', '1', '\n'};
 constexpr char kEnd[8] = {'Q', 'B', 'K', 'L', 'D', 'E', 'N', 'D'};
-constexpr std::array<double, 13> kQuantiles = {0.0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0};
 
 using Clock = std::chrono::steady_clock;
 
@@ -101,15 +100,6 @@ std::pair<torch::Tensor, torch::Tensor> host_tensors(const lm::WindowScores& s) 
     auto targets = torch::from_blob(const_cast<std::int32_t*>(s.targets.data()), {s.positions}, torch::kInt32)
                        .to(torch::kInt64);
     return {logp, targets};
-}
-
-std::vector<report::SamplePercentile> percentiles(std::vector<double>& xs) {
-    std::sort(xs.begin(), xs.end());
-    std::vector<report::SamplePercentile> out;
-    for (double q : kQuantiles) {
-        out.push_back({q, stats::percentile_sorted(xs, q), stats::undersampled(static_cast<std::int64_t>(xs.size()), q)});
-    }
-    return out;
 }
 
 }  // namespace
@@ -364,7 +354,7 @@ void KldScorer::window(std::size_t index, const Window& w, const lm::WindowScore
         base.targets = mine;
         if (!dense) base.ids = ids32.to(torch::kInt64);
         s = topk_token_stats(base, scores);
-        variant_top_k_ = std::max(variant_top_k_, scores.k);
+        records_.variant_top_k = std::max(records_.variant_top_k, scores.k);
     } else {
         const auto [logp, targets] = host_tensors(scores);
         if (logp.size(1) != info_.vocab_size) {
@@ -393,77 +383,37 @@ void KldScorer::window(std::size_t index, const Window& w, const lm::WindowScore
                           info_.baseline, index, i, kp[i], dpp[i], path_.string());
         }
     }
-    if (static_cast<std::size_t>(block) >= blocks_.size()) blocks_.resize(static_cast<std::size_t>(block) + 1);
-    auto& b = blocks_[static_cast<std::size_t>(block)];
-    for (std::int64_t i = 0; i < n; ++i) {
-        kld_.push_back(kp[i]);
-        delta_p_.push_back(dpp[i]);
-        b.kld_sum += kp[i];
-        b.delta_p_sum += dpp[i];
-        b.delta_p_sq_sum += dpp[i] * dpp[i];
-    }
-    b.tokens += n;
-    b.same_top += s.same_top.sum().item<std::int64_t>();
-    tail_sum_ += s.tail_mass.sum().item<double>();
+    KldWindowRecord rec;
+    rec.index = idx;
+    rec.block = block;
+    rec.kld.assign(kp, kp + n);
+    rec.delta_p.assign(dpp, dpp + n);
+    rec.same_top = s.same_top.sum().item<std::int64_t>();
+    rec.tail_mass_sum = s.tail_mass.sum().item<double>();
+    records_.windows.push_back(std::move(rec));
     ++windows_seen_;
-    seconds_ += std::chrono::duration<double>(Clock::now() - started).count();
+    records_.seconds += std::chrono::duration<double>(Clock::now() - started).count();
 }
 
-std::optional<report::KldResult> KldScorer::finish() {
+std::optional<KldRecords> KldScorer::finish_records() {
     if (error_.empty() && windows_seen_ != info_.windows) {
         error_ = fmt::format("{}: the run scored {} windows, the base file holds {}", path_.string(), windows_seen_,
                              info_.windows);
     }
-    if (error_.empty() && kld_.empty()) error_ = "no scored tokens";
     if (!error_.empty()) return std::nullopt;
-    auto r = summarize_kld(blocks_, std::move(kld_), std::move(delta_p_), tail_sum_, confidence_);
-    r.baseline = info_.baseline;
-    r.protocol = info_.protocol;
-    r.top_k = info_.top_k;
-    r.vocab_size = info_.vocab_size;
-    r.variant_top_k = variant_top_k_;
-    r.exact = info_.top_k >= info_.vocab_size && variant_top_k_ == 0;
-    r.seconds = seconds_;
-    return r;
+    records_.baseline = info_.baseline;
+    records_.protocol = info_.protocol;
+    records_.top_k = info_.top_k;
+    records_.vocab_size = info_.vocab_size;
+    records_.confidence = confidence_;
+    return records_;
 }
 
-report::KldResult summarize_kld(const std::vector<report::KldBlock>& blocks, std::vector<double> kld,
-                                std::vector<double> delta_p, double tail_mass_sum, double confidence) {
-    if (kld.empty() || kld.size() != delta_p.size()) throw_bad_input("KLD: no per-token values to summarize");
-    report::KldResult r;
-    r.blocks = blocks;
-    r.confidence = confidence;
-    r.tokens = static_cast<std::int64_t>(kld.size());
-    std::vector<double> ks, same, dps;
-    std::vector<std::int64_t> counts;
-    std::int64_t block_tokens = 0;
-    double dp_sq = 0.0;
-    for (const auto& b : blocks) {
-        ks.push_back(b.kld_sum);
-        same.push_back(static_cast<double>(b.same_top));
-        dps.push_back(b.delta_p_sum);
-        counts.push_back(b.tokens);
-        block_tokens += b.tokens;
-        dp_sq += b.delta_p_sq_sum;
-    }
-    if (block_tokens != r.tokens) throw_bad_input("KLD: blocks hold {} tokens, {} values given", block_tokens, r.tokens);
-    const auto k = stats::ratio_mean(ks, counts, confidence);
-    r.kld_mean = k.mean;
-    r.kld_se = k.se;
-    r.kld_ci_lower = k.ci.lower;
-    r.kld_ci_upper = k.ci.upper;
-    const auto s = stats::ratio_mean(same, counts, confidence);
-    r.same_top = s.mean;
-    r.same_top_ci_lower = std::max(0.0, s.ci.lower);
-    r.same_top_ci_upper = std::min(1.0, s.ci.upper);
-    const auto d = stats::ratio_mean(dps, counts, confidence);
-    r.delta_p_mean = d.mean;
-    r.delta_p_ci_lower = d.ci.lower;
-    r.delta_p_ci_upper = d.ci.upper;
-    r.delta_p_rms = std::sqrt(dp_sq / static_cast<double>(r.tokens));
-    r.base_tail_mass_mean = tail_mass_sum / static_cast<double>(r.tokens);
-    r.kld_percentiles = percentiles(kld);
-    r.delta_p_percentiles = percentiles(delta_p);
+std::optional<report::KldResult> KldScorer::finish() {
+    const auto records = finish_records();
+    if (!records) return std::nullopt;
+    auto r = aggregate_kld(*records);
+    if (!r) error_ = "no scored tokens";
     return r;
 }
 

@@ -159,88 +159,46 @@ std::vector<Window> make_windows(const PerplexityInput& in, const PerplexityOpti
     return out;
 }
 
-void finalize(report::PerplexityResult& r) {
-    r.nll_sum = 0;
-    r.tokens_scored = 0;
-    std::int64_t words = 0, bytes = 0;
-    for (const auto& b : r.blocks) {
-        r.nll_sum += b.nll_sum;
-        r.tokens_scored += b.tokens;
-        words += b.words;
-        bytes += b.bytes;
-    }
-    r.ppl = r.tokens_scored > 0 ? std::exp(r.nll_sum / static_cast<double>(r.tokens_scored))
-                                : std::numeric_limits<double>::quiet_NaN();
-    if (r.protocol == "lm-eval-rolling" && words > 0 && bytes > 0) {
-        r.word_perplexity = std::exp(r.nll_sum / static_cast<double>(words));
-        r.byte_perplexity = std::exp(r.nll_sum / static_cast<double>(bytes));
-        r.bits_per_byte = r.nll_sum / static_cast<double>(bytes) / std::log(2.0);
-    }
-}
-
-void llamacpp_estimates(report::PerplexityResult& r, const std::vector<double>& nll_sq_sums) {
-    if (nll_sq_sums.size() != r.blocks.size()) {
-        throw_runtime("llamacpp_estimates: {} squared sums for {} chunks", nll_sq_sums.size(), r.blocks.size());
-    }
-    r.running_ppl.clear();
-    r.ppl_stderr.reset();
-    double nll = 0.0, nll2 = 0.0;
-    std::int64_t count = 0;
-    for (std::size_t i = 0; i < r.blocks.size(); ++i) {
-        nll += r.blocks[i].nll_sum;
-        nll2 += nll_sq_sums[i];
-        count += r.blocks[i].tokens;
-        r.running_ppl.push_back(std::exp(nll / static_cast<double>(count)));
-    }
-    if (count < 2) return;
-    const double mean = nll / static_cast<double>(count);
-    const double var = nll2 / static_cast<double>(count) - mean * mean;
-    if (var > 0) r.ppl_stderr = std::exp(mean) * std::sqrt(var / static_cast<double>(count - 1));
-}
-
 namespace {
 
-// Sums each window's NLL into its block, after the caller's observer has seen the window.
-class NllSum : public lm::ScoreObserver {
+// Records each window's sums under its index among all windows (`index_of`), after the caller's
+// observer has seen it under that index.
+class WindowSums : public lm::ScoreObserver {
 public:
-    NllSum(report::PerplexityResult& r, WindowObserver* observer, const std::string& protocol, Progress& progress)
-        : r_(r), observer_(observer), protocol_(protocol), progress_(progress), nll_sq_(r.blocks.size(), 0.0) {}
-    void window(std::size_t index, const Window& w, const lm::WindowScores& s) override {
+    WindowSums(std::vector<WindowRecord>& out, const std::vector<std::size_t>& index_of, WindowObserver* observer,
+               const std::string& protocol, Progress& progress)
+        : out_(out), index_of_(index_of), observer_(observer), protocol_(protocol), progress_(progress) {}
+    void window(std::size_t position, const Window& w, const lm::WindowScores& s) override {
+        const std::size_t index = index_of_.at(position);
         if (observer_ != nullptr) observer_->window(index, w, s);
         double nll_sum = 0.0, nll_sq = 0.0;
         for (float lp : s.target_logp) {
             nll_sum -= static_cast<double>(lp);
             nll_sq += static_cast<double>(lp) * static_cast<double>(lp);
         }
-        nll_sq_.at(w.block) += nll_sq;
         if (!std::isfinite(nll_sum)) {
             throw_runtime("perplexity ({}): window {}: the NLL sum is {} from finite logits", protocol_, index, nll_sum);
         }
-        auto& b = r_.blocks.at(w.block);
-        b.nll_sum += nll_sum;
-        b.tokens += s.positions;
+        out_.push_back({static_cast<std::int64_t>(index), static_cast<std::int64_t>(w.block), s.positions, nll_sum, nll_sq});
         progress_.advance(1);
     }
 
-    // Σ NLL² per block: what llama-perplexity's stderr needs (llamacpp_estimates).
-    const std::vector<double>& nll_sq() const { return nll_sq_; }
-
 private:
-    report::PerplexityResult& r_;
+    std::vector<WindowRecord>& out_;
+    const std::vector<std::size_t>& index_of_;
     WindowObserver* observer_;
     const std::string& protocol_;
     Progress& progress_;
-    std::vector<double> nll_sq_;
 };
 
 }  // namespace
 
-report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const PerplexityInput& in,
-                                             const PerplexityOptions& o, WindowObserver* observer) {
+PerplexityRecords score_perplexity(lm::LanguageModel& model, const PerplexityInput& in, const PerplexityOptions& o,
+                                   WindowObserver* observer, const std::function<bool(std::size_t)>& select) {
     const auto started = std::chrono::steady_clock::now();
     std::size_t n_blocks = 0;
-    auto windows = make_windows(in, o, &n_blocks);
-    report::PerplexityResult r;
+    auto all = make_windows(in, o, &n_blocks);
+    PerplexityRecords r;
     r.protocol = o.protocol;
     r.max_length = o.max_length;
     r.stride = o.protocol == "sliding" ? o.stride : 0;
@@ -252,7 +210,22 @@ report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const Per
             r.input_tokens += static_cast<std::int64_t>(d.size());
         }
     }
-    r.blocks.assign(n_blocks, {});
+    r.windows_total = static_cast<std::int64_t>(all.size());
+    r.group_size = o.batch_size;
+    r.blocks_total = static_cast<std::int64_t>(n_blocks);
+    if (o.protocol == "lm-eval-rolling" && in.texts.size() == in.documents.size()) {
+        for (std::size_t d = 0; d < n_blocks; ++d) {
+            r.block_words.push_back(count_words(in.texts[d]));
+            r.block_bytes.push_back(static_cast<std::int64_t>(in.texts[d].size()));
+        }
+    }
+    std::vector<Window> windows;
+    std::vector<std::size_t> index_of;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (select && !select(i)) continue;
+        windows.push_back(std::move(all[i]));
+        index_of.push_back(i);
+    }
     const auto model_info = model.describe();
     if (o.max_length > model_info.max_context) {
         log::warn("max_length {} exceeds the model's max_position_embeddings {}", o.max_length, model_info.max_context);
@@ -278,19 +251,16 @@ report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const Per
         }
     }
     Progress progress("perplexity (" + o.protocol + ")", windows.size(), "windows");
-    NllSum sum(r, observer, o.protocol, progress);
-    model.score_windows(windows, so, sum);
+    WindowSums sums(r.windows, index_of, observer, o.protocol, progress);
+    if (!windows.empty()) model.score_windows(windows, so, sums);
     progress.finish();
-    if (o.protocol == "lm-eval-rolling" && in.texts.size() == in.documents.size()) {
-        for (std::size_t d = 0; d < n_blocks; ++d) {
-            r.blocks[d].words = count_words(in.texts[d]);
-            r.blocks[d].bytes = static_cast<std::int64_t>(in.texts[d].size());
-        }
-    }
-    finalize(r);
-    if (o.protocol == "llama.cpp") llamacpp_estimates(r, sum.nll_sq());
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
+}
+
+report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const PerplexityInput& in,
+                                             const PerplexityOptions& o, WindowObserver* observer) {
+    return aggregate_perplexity(score_perplexity(model, in, o, observer, {}));
 }
 
 report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& in,

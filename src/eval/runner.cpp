@@ -14,8 +14,10 @@
 #include "qbench/eval/model_env.hpp"
 #include "qbench/eval/perplexity.hpp"
 #include "qbench/eval/perplexity_input.hpp"
+#include "qbench/eval/records.hpp"
 #include "qbench/plan/assemble.hpp"
 #include "qbench/plan/plan.hpp"
+#include "qbench/plan/shard.hpp"
 #include "qbench/plan/unit_store.hpp"
 #include "qbench/model/runtime.hpp"
 #include "qbench/perf/scenarios.hpp"
@@ -141,7 +143,9 @@ plan::Fingerprints fingerprints(const config::RunConfig& c) {
 // One variant's model and what its units share, loaded when the first unit needs it.
 class VariantRun {
 public:
-    VariantRun(const config::RunConfig& c, const config::VariantConfig& v) : c_(c), v_(v) {}
+    // `shard`: score only this shard's items of the split units (plan::item_shard).
+    VariantRun(const config::RunConfig& c, const config::VariantConfig& v, std::optional<plan::ShardSpec> shard)
+        : c_(c), v_(v), shard_(std::move(shard)) {}
 
     ModelEnv& env() {
         if (!env_) {
@@ -171,7 +175,7 @@ public:
         if (u.section == plan::kModel) return {json(v_.served() ? served_summary() : env().summary), {}};
         if (u.section == plan::kPerplexity) return perplexity(u);
         if (u.section == plan::kThroughput) return {v_.served() ? served_load() : json(throughput()), {}};
-        return task(u.item);
+        return task(u);
     }
 
 private:
@@ -240,6 +244,11 @@ private:
         return json{{"serving", r}};
     }
 
+    // Whether this process scores the item of `u` with stable key `key` (always, unsharded).
+    bool mine(const plan::WorkUnit& u, const std::string& key) const {
+        return !shard_ || plan::item_shard(u, key, shard_->count) == shard_->index;
+    }
+
     PerplexityOptions options_for(const std::string& protocol) {
         const auto& pc = *c_.perplexity;
         PerplexityOptions o;
@@ -304,20 +313,32 @@ private:
         PerplexityOptions so = o;
         // A served variant lists only its top-k: the scorer bounds the KLD from below with them.
         so.observer_takes_top_k = v_.served();
-        auto r = v_.served() ? evaluate_perplexity(served(), in, so, kld.observer())
-                             : evaluate_perplexity(*env().decoder, in, so, kld.observer());
+        std::function<bool(std::size_t)> select;
+        // Whole batches (group_size consecutive windows) per shard, keyed by their first window.
+        const auto group = static_cast<std::size_t>(o.batch_size);
+        if (shard_) select = [&](std::size_t w) { return mine(u, std::to_string(w - w % group)); };
+        std::optional<LocalModel> local;
+        if (!v_.served()) local.emplace(*env().decoder, nullptr);
+        lm::LanguageModel& model = v_.served() ? static_cast<lm::LanguageModel&>(served()) : *local;
+        const PerplexityRecords records = score_perplexity(model, in, so, kld.observer(), select);
+        auto r = aggregate_perplexity(records);
         std::vector<std::string> artifacts;
+        out["records"]["perplexity"] = records;
         if (kld.writer) {
             kld.writer->finish();
             artifacts.push_back(plan::kld_base_relpath(v_.name, o.protocol).string());
         }
         if (kld.scorer) {
-            auto k = kld.scorer->finish();
-            if (k) {
-                log::info("variant '{}': KLD {:.6f} [{:.6f}, {:.6f}] over {} tokens (top-{}{}), same top {:.2f}%",
-                          v_.name, k->kld_mean, k->kld_ci_lower, k->kld_ci_upper, k->tokens, k->top_k,
-                          k->exact ? ", exact" : " + tail, a lower bound", 100 * k->same_top);
-                out["kld"] = *k;
+            if (auto kr = kld.scorer->finish_records()) {
+                out["records"]["kld"] = *kr;
+                if (auto k = aggregate_kld(*kr)) {
+                    log::info("variant '{}': KLD {:.6f} [{:.6f}, {:.6f}] over {} tokens (top-{}{}), same top {:.2f}%",
+                              v_.name, k->kld_mean, k->kld_ci_lower, k->kld_ci_upper, k->tokens, k->top_k,
+                              k->exact ? ", exact" : " + tail, a lower bound", 100 * k->same_top);
+                    out["kld"] = *k;
+                } else {
+                    log::warn("variant '{}': no KLD: no scored tokens{}", v_.name, shard_ ? " in this shard" : "");
+                }
             } else {
                 log::warn("variant '{}': no KLD: {}", v_.name, kld.scorer->error());
                 out["kld_unavailable"] = kld.scorer->error();
@@ -347,7 +368,8 @@ private:
     }
 
     // One task; per-item records go to <out>/samples/<variant>/<task>.jsonl as items finish.
-    std::pair<json, std::vector<std::string>> task(const std::string& name) {
+    std::pair<json, std::vector<std::string>> task(const plan::WorkUnit& u) {
+        const std::string& name = u.item;
         const auto& tc = *c_.tasks;
         if (v_.served()) {
             lm_ = &served();
@@ -376,12 +398,17 @@ private:
         o.seed = static_cast<std::uint64_t>(c_.seed);
         o.code_timeout_s = tc.code_timeout_s;
         o.on_item = [&writer](const tasks::ItemRecord& r) { writer.write(r); };
-        auto r = tasks::evaluate_task(task, *lm_, o);
+        // Chunks of batch_size items scored together, keyed by their first item's id.
+        o.items_per_chunk = tc.batch_size;
+        if (shard_) o.select = [&](const std::string& id) { return mine(u, id); };
+        const auto records = tasks::run_task(task, *lm_, o);
+        auto r = tasks::aggregate_task(records.summary, records.items);
         r.data_path = (yaml.parent_path() / task.def.data).string();
         r.samples_path = samples_rel.string();
         for (const auto& m : r.metrics)
             log::info("variant '{}': task {} {} = {:.4f} (n = {})", v_.name, task.def.name, m.name, m.value, m.n);
-        return {json(r), {samples_rel.string()}};
+        json out = {{"task", r}, {"records", {{"summary", records.summary}, {"positions", records.positions}}}};
+        return {out, {samples_rel.string()}};
     }
 
     const config::RunConfig& c_;
@@ -392,6 +419,7 @@ private:
     std::unique_ptr<LocalModel> local_lm_;
     std::unique_ptr<ServedModel> served_;
     lm::LanguageModel* lm_ = nullptr;
+    std::optional<plan::ShardSpec> shard_;
 };
 
 }  // namespace
@@ -419,7 +447,8 @@ RunOutcome run_benchmark(const config::RunConfig& c, report::RunContext context,
         fs::create_directories(c.output_dir);
         write_file_atomic(c.output_dir / plan::kShardHeader, header.dump(1));
         std::erase_if(units, [&](const plan::WorkUnit& u) { return !plan::unit_in_shard(u, s); });
-        log::info("shard {}/{} ({}): {} of the run's units{}", s.index, s.count, s.source, units.size(),
+        log::info("shard {}/{} ({}): {} of the run's units, this shard's windows and items of each{}", s.index,
+                  s.count, s.source, units.size(),
                   c.throughput ? (s.index == 0 ? ", throughput included (shard 0 only)" : ", no throughput (shard 0 only)")
                                : "");
     }
@@ -446,7 +475,7 @@ RunOutcome run_benchmark(const config::RunConfig& c, report::RunContext context,
             log::info("variant '{}': kept from the previous run (--resume)", v->name);
             continue;
         }
-        VariantRun run(c, *v);
+        VariantRun run(c, *v, options.shard);
         try {
             for (const auto* u : pending) {
                 auto [result, artifacts] = run.run(*u);

@@ -34,6 +34,60 @@ json ItemRecord::to_json() const {
     return j;
 }
 
+ItemRecord ItemRecord::from_json(const json& j) {
+    ItemRecord r;
+    j.at("doc_id").get_to(r.doc_id);
+    r.subtask = j.value("subtask", "");
+    j.at("doc_hash").get_to(r.doc_hash);
+    j.at("prompt_hash").get_to(r.prompt_hash);
+    j.at("target_hash").get_to(r.target_hash);
+    j.at("prompt").get_to(r.prompt);
+    r.target = j.at("target");
+    if (j.contains("loglikelihoods")) {
+        for (const auto& x : j.at("loglikelihoods"))
+            r.loglikelihoods.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
+        for (const auto& x : j.at("is_greedy")) r.is_greedy.push_back(x.get<bool>());
+    }
+    if (j.contains("responses")) j.at("responses").get_to(r.responses);
+    if (j.contains("filtered")) j.at("filtered").get_to(r.filtered);
+    for (const auto& [k, v] : j.at("scores").items())
+        r.scores[k] = v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+    if (j.contains("details")) r.details = j.at("details");
+    return r;
+}
+
+std::string item_id(const ItemRecord& r) {
+    return r.subtask.empty() ? std::to_string(r.doc_id) : r.subtask + "/" + std::to_string(r.doc_id);
+}
+
+void to_json(json& j, const TaskSummary& s) {
+    j = {{"name", s.name},
+         {"output_type", s.output_type},
+         {"num_fewshot", s.num_fewshot},
+         {"data_sha256", s.data_sha256},
+         {"metric_keys", s.metric_keys},
+         {"subtasks", s.subtasks},
+         {"note", s.note},
+         {"items_total", s.items_total},
+         {"item_ids", s.item_ids},
+         {"group_size", s.group_size},
+         {"seconds", s.seconds}};
+}
+
+void from_json(const json& j, TaskSummary& s) {
+    j.at("name").get_to(s.name);
+    j.at("output_type").get_to(s.output_type);
+    j.at("num_fewshot").get_to(s.num_fewshot);
+    j.at("data_sha256").get_to(s.data_sha256);
+    j.at("metric_keys").get_to(s.metric_keys);
+    j.at("subtasks").get_to(s.subtasks);
+    j.at("note").get_to(s.note);
+    j.at("items_total").get_to(s.items_total);
+    j.at("item_ids").get_to(s.item_ids);
+    j.at("group_size").get_to(s.group_size);
+    j.at("seconds").get_to(s.seconds);
+}
+
 SamplesWriter::SamplesWriter(const std::filesystem::path& path) : path_(path) {
     std::filesystem::create_directories(path.parent_path());
     out_.open(path, std::ios::binary | std::ios::trunc);
@@ -250,7 +304,7 @@ std::vector<report::TaskMetricResult> aggregate_scores(const std::vector<std::st
     return out;
 }
 
-report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const TaskRunOptions& opt) {
+TaskRecords run_task(const Task& task, LanguageModel& lm, const TaskRunOptions& opt) {
     const auto& d = task.def;
     if (d.code && !opt.allow_code_execution) {
         throw_bad_input("task '{}' runs model-generated code; it runs only with --allow-code-execution (or "
@@ -260,73 +314,117 @@ report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const Task
     const auto started = std::chrono::steady_clock::now();
     std::size_t n = task.docs.size();
     if (opt.limit > 0) n = std::min(n, static_cast<std::size_t>(opt.limit));
-    FewshotSampler sampler(task);
-    std::vector<ItemRecord> all;
-    all.reserve(n);
+    // Every item's prompt in document order (the few-shot sampler draws for each), then the
+    // selected chunks scored.
     const auto chunk = static_cast<std::size_t>(std::max<std::int64_t>(1, opt.items_per_chunk));
-    Progress progress("task " + d.name, n, "items");
-    for (std::size_t start = 0; start < n; start += chunk) {
-        const std::size_t end = std::min(n, start + chunk);
-        std::vector<ItemRecord> items(end - start);
-        std::vector<const Doc*> docs(end - start);
-        for (std::size_t i = start; i < end; ++i) {
-            const Doc& doc = task.docs[i];
-            auto& it = items[i - start];
-            docs[i - start] = &doc;
-            it.doc_id = doc.id;
-            it.subtask = doc.subtask;
-            it.prompt = build_context(task, doc, sampler.sample(doc));
-            it.prompt_hash = sha256_hex(it.prompt);
-            it.doc_hash = sha256_hex(doc.fields.dump(-1, ' ', false, json::error_handler_t::replace));
-        }
+    FewshotSampler sampler(task);
+    TaskRecords out;
+    std::vector<ItemRecord> prepared;
+    std::vector<std::size_t> positions;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Doc& doc = task.docs[i];
+        ItemRecord it;
+        it.doc_id = doc.id;
+        it.subtask = doc.subtask;
+        it.prompt = build_context(task, doc, sampler.sample(doc));
+        out.summary.item_ids.push_back(item_id(it));
+        if (opt.select && !opt.select(out.summary.item_ids[i - i % chunk])) continue;
+        it.prompt_hash = sha256_hex(it.prompt);
+        it.doc_hash = sha256_hex(doc.fields.dump(-1, ' ', false, json::error_handler_t::replace));
+        prepared.push_back(std::move(it));
+        positions.push_back(i);
+    }
+    out.items.reserve(prepared.size());
+    const std::uint64_t repeats = d.generation ? static_cast<std::uint64_t>(d.generation->repeats) : 1;
+    Progress progress("task " + d.name, prepared.size(), "items");
+    for (std::size_t start = 0; start < prepared.size(); start += chunk) {
+        const std::size_t end = std::min(prepared.size(), start + chunk);
+        std::vector<ItemRecord> items(std::make_move_iterator(prepared.begin() + static_cast<std::ptrdiff_t>(start)),
+                                      std::make_move_iterator(prepared.begin() + static_cast<std::ptrdiff_t>(end)));
+        std::vector<const Doc*> docs;
+        for (std::size_t i = start; i < end; ++i) docs.push_back(&task.docs[positions[i]]);
         if (d.output_type == "multiple_choice") {
             score_multiple_choice(task, items, docs, lm);
         } else {
-            const std::uint64_t repeats = d.generation ? static_cast<std::uint64_t>(d.generation->repeats) : 1;
-            score_generation(task, items, docs, lm, opt, opt.seed + start * repeats);
+            // Item p's repeat r samples with seed + p * repeats + r, whichever items run with it:
+            // one call per run of consecutive positions.
+            std::size_t run = 0;
+            while (run < items.size()) {
+                std::size_t stop = run + 1;
+                while (stop < items.size() && positions[start + stop] == positions[start + stop - 1] + 1) ++stop;
+                if (d.generation->temperature <= 0.0) stop = items.size();  // greedy: no seed
+                std::vector<ItemRecord> part(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(run)),
+                                             std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(stop)));
+                const std::vector<const Doc*> part_docs(docs.begin() + static_cast<std::ptrdiff_t>(run),
+                                                        docs.begin() + static_cast<std::ptrdiff_t>(stop));
+                score_generation(task, part, part_docs, lm, opt, opt.seed + positions[start + run] * repeats);
+                std::move(part.begin(), part.end(), items.begin() + static_cast<std::ptrdiff_t>(run));
+                run = stop;
+            }
         }
-        for (auto& it : items) {
+        for (std::size_t k = 0; k < items.size(); ++k) {
+            auto& it = items[k];
             it.target_hash = sha256_hex(it.target.dump(-1, ' ', false, json::error_handler_t::replace));
             if (opt.on_item) opt.on_item(it);
-            all.push_back(std::move(it));
+            out.items.push_back(std::move(it));
+            out.positions.push_back(static_cast<std::int64_t>(positions[start + k]));
         }
         progress.advance(end - start);
     }
     progress.finish();
+    auto& s = out.summary;
+    s.name = d.name;
+    s.output_type = d.output_type;
+    s.num_fewshot = d.num_fewshot;
+    s.data_sha256 = task.data_sha256;
+    s.metric_keys = metric_keys(d);
+    s.subtasks = !d.subtask_field.empty();
+    if (d.code) s.note = sandbox_note();
+    s.items_total = static_cast<std::int64_t>(n);
+    s.group_size = static_cast<std::int64_t>(chunk);
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return out;
+}
 
+report::TaskResult aggregate_task(const TaskSummary& s, const std::vector<ItemRecord>& all) {
     report::TaskResult r;
-    r.name = d.name;
-    r.output_type = d.output_type;
-    r.num_fewshot = d.num_fewshot;
+    r.name = s.name;
+    r.output_type = s.output_type;
+    r.num_fewshot = s.num_fewshot;
     r.n = static_cast<std::int64_t>(all.size());
-    r.data_sha256 = task.data_sha256;
-    const auto keys = metric_keys(d);
+    r.data_sha256 = s.data_sha256;
+    const auto& keys = s.metric_keys;
     r.metrics = aggregate_scores(keys, all);
     for (const auto& it : all) {
-        r.item_ids.push_back(it.subtask.empty() ? std::to_string(it.doc_id) : it.subtask + "/" + std::to_string(it.doc_id));
+        r.item_ids.push_back(item_id(it));
         r.item_hashes.push_back(item_hash(it));
     }
     for (const auto& k : keys) {
         auto& xs = r.item_scores[k];
         for (const auto& it : all) {
-            const auto s = it.scores.find(k);
-            xs.push_back(s != it.scores.end() ? s->second : std::numeric_limits<double>::quiet_NaN());
+            const auto sc = it.scores.find(k);
+            xs.push_back(sc != it.scores.end() ? sc->second : std::numeric_limits<double>::quiet_NaN());
         }
     }
-    if (!d.subtask_field.empty()) {
+    if (s.subtasks) {
         std::map<std::string, std::vector<ItemRecord>> by;
         for (const auto& it : all) by[it.subtask].push_back(it);
         for (const auto& [name, items] : by) {
-            report::SubtaskResult s;
-            s.name = name;
-            s.n = static_cast<std::int64_t>(items.size());
-            s.metrics = aggregate_scores(keys, items);
-            r.subtasks.push_back(std::move(s));
+            report::SubtaskResult sub;
+            sub.name = name;
+            sub.n = static_cast<std::int64_t>(items.size());
+            sub.metrics = aggregate_scores(keys, items);
+            r.subtasks.push_back(std::move(sub));
         }
     }
-    if (d.code) r.note = sandbox_note();
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    r.note = s.note;
+    r.seconds = s.seconds;
     return r;
+}
+
+report::TaskResult evaluate_task(const Task& task, LanguageModel& lm, const TaskRunOptions& opt) {
+    const auto records = run_task(task, lm, opt);
+    return aggregate_task(records.summary, records.items);
 }
 
 }  // namespace qbench::eval::tasks

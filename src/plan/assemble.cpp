@@ -112,7 +112,7 @@ std::vector<report::VariantResult> assemble(const config::RunConfig& c, const st
                 if (r->contains("serving")) v.serving = r->at("serving").get<report::ServedLoadResult>();
                 else v.throughput = r->get<report::ThroughputResult>();
             } else if (u.section == kTasks) {
-                v.tasks.push_back(r->get<report::TaskResult>());
+                v.tasks.push_back(r->at("task").get<report::TaskResult>());
             }
         }
         if (auto f = failures.find(vc->name); f != failures.end()) {

@@ -87,12 +87,19 @@ bool replicated_unit(const WorkUnit& unit) {
     return unit.section == kModel;
 }
 
+bool split_unit(const WorkUnit& unit) {
+    return unit.section == kPerplexity || unit.section == kTasks;
+}
+
 bool unit_in_shard(const WorkUnit& unit, const ShardSpec& shard) {
-    if (replicated_unit(unit)) return true;
     if (unit.section == kThroughput) return shard.index == 0;
-    const std::string h = sha256_hex(unit.section + "/" + unit.item);
+    return true;
+}
+
+int item_shard(const WorkUnit& unit, const std::string& key, int count) {
+    const std::string h = sha256_hex(unit.section + "/" + unit.item + "/" + key);
     const std::uint64_t v = std::stoull(h.substr(0, 15), nullptr, 16);
-    return static_cast<int>(v % static_cast<std::uint64_t>(shard.count)) == shard.index;
+    return static_cast<int>(v % static_cast<std::uint64_t>(count));
 }
 
 std::string key_list_sha256(const std::vector<std::string>& keys) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "qbench/plan/shard.hpp"
 #include "qbench/util/error.hpp"
@@ -77,44 +78,62 @@ TEST(SelectShard, RefusesSparseSteppedAndBadValues) {
     EXPECT_NE(error_of("1/3", 4, {}).find("disagree"), std::string::npos);
 }
 
-TEST(ShardAssignment, EveryUnitInOneShardAndVariantsTogether) {
-    std::vector<WorkUnit> units;
-    for (const char* v : {"base", "int8", "int4"}) {
-        for (const auto& [section, item] : std::vector<std::pair<std::string, std::string>>{
-                 {kModel, ""}, {kPerplexity, "sliding"}, {kPerplexity, "gptq"}, {kPerplexity, "llama.cpp"},
-                 {kThroughput, ""}, {kTasks, "mc"}, {kTasks, "gsm"}, {kTasks, "arc"}, {kTasks, "hellaswag"}}) {
-            WorkUnit u;
-            u.variant = v;
-            u.section = section;
-            u.item = item;
-            units.push_back(u);
+WorkUnit unit(const std::string& variant, const std::string& section, const std::string& item) {
+    WorkUnit u;
+    u.variant = variant;
+    u.section = section;
+    u.item = item;
+    return u;
+}
+
+TEST(ShardAssignment, ModelEverywhereThroughputOnShardZeroItemsSplit) {
+    for (int n : {1, 2, 3, 5}) {
+        for (int i = 0; i < n; ++i) {
+            const ShardSpec s{i, n, "test"};
+            EXPECT_TRUE(unit_in_shard(unit("base", kModel, ""), s));
+            EXPECT_EQ(unit_in_shard(unit("base", kThroughput, ""), s), i == 0);
+            // A split unit runs in every shard, each on its own items.
+            EXPECT_TRUE(unit_in_shard(unit("int4", kPerplexity, "sliding"), s));
+            EXPECT_TRUE(unit_in_shard(unit("int4", kTasks, "mmlu"), s));
         }
     }
-    for (int n : {1, 2, 3, 5}) {
-        std::map<std::string, int> shard_of;  // section/item -> shard
-        std::vector<int> per_shard(n, 0);
+    EXPECT_TRUE(replicated_unit(unit("base", kModel, "")));
+    EXPECT_FALSE(split_unit(unit("base", kModel, "")));
+    EXPECT_FALSE(split_unit(unit("base", kThroughput, "")));
+    EXPECT_TRUE(split_unit(unit("base", kPerplexity, "gptq")));
+    EXPECT_TRUE(split_unit(unit("base", kTasks, "gsm")));
+}
+
+TEST(ShardAssignment, ItemsByKeyVariantsTogetherRoughlyBalanced) {
+    const std::vector<WorkUnit> units = {unit("base", kPerplexity, "sliding"), unit("base", kTasks, "mmlu")};
+    const int items = 3000;
+    for (int n : {2, 3, 5}) {
         for (const auto& u : units) {
-            int in = 0, which = -1;
-            for (int i = 0; i < n; ++i) {
-                if (unit_in_shard(u, {i, n, "test"})) {
-                    ++in;
-                    which = i;
+            std::vector<int> shard_of(items), per_shard(n, 0);
+            for (int k = 0; k < items; ++k) {
+                shard_of[k] = item_shard(u, std::to_string(k), n);
+                ASSERT_GE(shard_of[k], 0);
+                ASSERT_LT(shard_of[k], n);
+                ++per_shard[shard_of[k]];
+                // Every variant's copy of the item lands in the same shard.
+                for (const char* v : {"int8", "int4", "w8a8"}) {
+                    EXPECT_EQ(item_shard(unit(v, u.section, u.item), std::to_string(k), n), shard_of[k]);
                 }
             }
-            if (u.section == kModel) {
-                EXPECT_EQ(in, n);  // every shard loads the models
-                continue;
+            // Asked in reverse (another worker's order), or after other items: the same shard.
+            for (int k = items - 1; k >= 0; k -= 7) EXPECT_EQ(item_shard(u, std::to_string(k), n), shard_of[k]);
+            // Balanced within 15% of the mean (a binomial share deviates ~2% at this size).
+            for (int i = 0; i < n; ++i) {
+                EXPECT_NEAR(per_shard[i], items / n, 0.15 * items / n) << u.id() << " shard " << i << "/" << n;
             }
-            ASSERT_EQ(in, 1) << u.id() << " in " << n << " shards";
-            if (u.section == kThroughput) EXPECT_EQ(which, 0);
-            auto [it, fresh] = shard_of.emplace(u.section + "/" + u.item, which);
-            EXPECT_EQ(it->second, which) << u.id() << ": variants of one unit in different shards";
-            ++per_shard[which];
-        }
-        if (n <= 3) {
-            for (int i = 0; i < n; ++i) EXPECT_GT(per_shard[i], 0) << "shard " << i << "/" << n << " has no work";
         }
     }
+    // The key is hashed with its protocol or task: window 0 of every protocol is not in one shard.
+    std::set<int> shards;
+    for (const char* p : {"sliding", "gptq", "llama.cpp", "lm-eval-rolling", "a", "b", "c", "d"}) {
+        shards.insert(item_shard(unit("base", kPerplexity, p), "0", 3));
+    }
+    EXPECT_GT(shards.size(), 1u);
 }
 
 }  // namespace

@@ -117,7 +117,10 @@ public:
     KldScorer(const std::filesystem::path& path, const KldFileInfo& expected, double confidence = 0.95);
     ~KldScorer() override;
     void window(std::size_t index, const Window& w, const lm::WindowScores& scores) override;
-    // The result, or nothing with error() saying why.
+    // The records of the windows scored (every window of the base file), or nothing with
+    // error() saying why.
+    std::optional<KldRecords> finish_records();
+    // aggregate_kld of those records, or nothing with error() saying why.
     std::optional<report::KldResult> finish();
     const std::string& error() const { return error_; }
 
@@ -128,15 +131,7 @@ private:
     std::ifstream in_;
     std::string error_;
     std::int64_t windows_seen_ = 0;
-    std::vector<report::KldBlock> blocks_;
-    std::vector<double> kld_, delta_p_;
-    double tail_sum_ = 0.0;
-    double seconds_ = 0.0;
-    std::int64_t variant_top_k_ = 0;  // > 0: the variant listed only its top-k (a lower bound)
+    KldRecords records_;
 };
-
-// Summarizes per-token values and block sums into a result (percentiles, block-t intervals).
-report::KldResult summarize_kld(const std::vector<report::KldBlock>& blocks, std::vector<double> kld,
-                                std::vector<double> delta_p, double tail_mass_sum, double confidence = 0.95);
 
 }  // namespace qbench::eval

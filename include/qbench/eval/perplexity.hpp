@@ -13,10 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "qbench/eval/records.hpp"
 #include "qbench/lm/language_model.hpp"
 #include "qbench/report/results.hpp"
 
@@ -79,7 +81,16 @@ void validate(const PerplexityOptions& options);
 std::vector<Window> make_windows(const PerplexityInput& input, const PerplexityOptions& options,
                                  std::size_t* n_blocks);
 
-// Scores every window with `model` (through the seam alone). Word and byte counts
+// Scores the windows `select` keeps (every window when it is empty; it sees the window's index
+// among all of the protocol's windows; a selection should keep whole batches, records.group_size
+// consecutive windows from a multiple of it) and returns their records; `observer` sees each kept
+// window under that index. A shard of a sharded run scores its own windows this way.
+PerplexityRecords score_perplexity(lm::LanguageModel& model, const PerplexityInput& input,
+                                   const PerplexityOptions& options, WindowObserver* observer,
+                                   const std::function<bool(std::size_t)>& select);
+
+// Scores every window with `model` (through the seam alone): aggregate_perplexity of
+// score_perplexity's records. Word and byte counts
 // (lm-eval-rolling) come from input.texts when present. `observer`, when given, sees each
 // window's full log-prob distributions (kBadInput when the model cannot return them).
 report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const PerplexityInput& input,
@@ -87,14 +98,5 @@ report::PerplexityResult evaluate_perplexity(lm::LanguageModel& model, const Per
 // The same on the local decoder (an eval::LocalModel without tokenizer).
 report::PerplexityResult evaluate_perplexity(const model::Decoder& model, const PerplexityInput& input,
                                              const PerplexityOptions& options, WindowObserver* observer = nullptr);
-
-// Fills ppl and the word/byte figures from blocks (used after evaluation and by report readers).
-void finalize(report::PerplexityResult& result);
-
-// llama-perplexity's running estimates and final stderr (tools/perplexity/perplexity.cpp) from
-// the blocks (chunks, in order) and each chunk's Σ nll²: running_ppl[i] = exp(Σ_{≤i} nll / Σ_{≤i}
-// tokens); with m = mean nll, v = mean nll² − m² over all n tokens, ppl_stderr = ppl · sqrt(v /
-// (n − 1)), absent when v ≤ 0 (llama.cpp prints an error instead).
-void llamacpp_estimates(report::PerplexityResult& result, const std::vector<double>& nll_sq_sums);
 
 }  // namespace qbench::eval

@@ -29,12 +29,20 @@ std::optional<ShardSpec> select_shard(const std::string& shard_flag, int shards_
                                       const std::function<const char*(const char*)>& getenv);
 
 // Which shards run a unit: a model unit runs in every shard (each worker loads the models it
-// scores), throughput only in shard 0, a perplexity protocol or a task in the shard picked by the
-// sha256 of "section/item" — without the variant, so every variant's unit of a protocol or task
-// lands in the same shard (both arms of a paired comparison, and the KLD baseline's distributions
-// next to the variants scored against them), independent of worker arrival order.
+// scores), throughput only in shard 0 (one machine's speed), a perplexity protocol or a task in
+// every shard, each on its own items (item_shard).
 bool unit_in_shard(const WorkUnit& unit, const ShardSpec& shard);
 bool replicated_unit(const WorkUnit& unit);  // a unit every shard runs (the model load)
+bool split_unit(const WorkUnit& unit);       // a unit whose items are split (perplexity, tasks)
+
+// The shard of one group of items of a split unit (the windows of one batch, the items of one
+// task chunk: scored together, so they stay together): sha256("section/item/key") mod N, `key`
+// the group's stable key (its first window's index among the protocol's windows, its first
+// task item's id). The variant is
+// not hashed, so every variant's copy of an item lands in the same shard (both arms of a paired
+// comparison, and the KLD baseline's distributions of a window next to the variants scored
+// against them); nothing depends on the order in which workers start.
+int item_shard(const WorkUnit& unit, const std::string& key, int count);
 
 // The shard header (`<shard dir>/shard.json`): qbench version, config sha256 and text, the
 // fingerprints of models and data, i and N, the planned units (variant, section, item, key) and
