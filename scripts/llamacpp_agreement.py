@@ -283,7 +283,7 @@ def cmd_ppl(args: argparse.Namespace) -> int:
         q = run_qbench_ppl(model, text, args.n_ctx, args.chunks, args.dtype, [])
         print(f"\n{key} ({model.name}), n_ctx {args.n_ctx}, qbench --dtype {args.dtype}")
         print(f"{'':14}{'llama.cpp':>14}{'qbench':>14}{'rel':>10}")
-        print(f"{'chunks':14}{ref['chunks']:>14}{q['windows']:>14}")
+        print(f"{'chunks':14}{ref['chunks']:>14}{len(q['blocks']):>14}")
         print(f"{'tokens':14}{ref['tokens_scored']:>14}{q['tokens_scored']:>14}")
         print(f"{'ppl':14}{ref['ppl']:>14.4f}{q['ppl']:>14.4f}{rel(q['ppl'], ref['ppl']):>10}")
         print(f"{'stderr':14}{ref['ppl_stderr']:>14.5f}{q.get('ppl_stderr', float('nan')):>14.5f}"

@@ -20,7 +20,7 @@ namespace {
 
 struct BenchOptions {
     eval::ModelRequest model;
-    perf::ThroughputOptions perf;
+    perf::ThroughputOptions perf = eval::throughput_defaults();  // the YAML section's defaults
     std::string quantize;
     bool no_cuda_graph = false;
     bool json = false;

@@ -7,6 +7,7 @@
 
 #include "qbench/cli/commands.hpp"
 #include "qbench/eval/api.hpp"
+#include "qbench/report/report.hpp"
 
 namespace qbench::cli {
 namespace {
@@ -19,23 +20,11 @@ struct InspectOptions {
 void print(const eval::ModelInfo& info, bool json) {
     const auto& s = info.summary;
     if (json) {
-        nlohmann::json j = {{"path", s.path},
-                            {"format", s.format},
-                            {"architecture", s.architecture},
-                            {"num_parameters", s.num_parameters},
-                            {"weight_bytes", s.weight_bytes},
-                            {"dtype", s.dtype},
-                            {"quantization", info.quantization.is_null() ? nlohmann::json("none") : info.quantization},
-                            {"tensors", info.tensors},
-                            {"config", info.config}};
-        const auto& q = s.quantization_info;
-        j["quantization_info"] = {{"method", q.method},         {"format", q.format},
-                                  {"weight_type", q.weight_type}, {"bits", q.bits},
-                                  {"group_size", q.group_size}, {"strategy", q.strategy},
-                                  {"symmetric", q.symmetric},   {"activation", q.activation},
-                                  {"fp16_bytes", q.fp16_bytes}, {"compression_ratio", q.compression_ratio}};
-        j["kernels"] = nlohmann::json::array();
-        for (const auto& k : s.kernels) j["kernels"].push_back({{"name", k.name}, {"kernel", k.kernel}});
+        // report.json's model block, with what only the checkpoint shows.
+        nlohmann::json j = s;
+        j["tensors"] = info.tensors;
+        j["config"] = info.config;
+        j["quantization_config"] = info.quantization;
         fmt::print("{}\n", j.dump(2));
         return;
     }

@@ -8,6 +8,7 @@
 #include "qbench/config/quantize_spec.hpp"
 #include "qbench/eval/api.hpp"
 #include "qbench/eval/perplexity.hpp"
+#include "qbench/report/report.hpp"
 #include "qbench/util/error.hpp"
 
 namespace qbench::cli {
@@ -26,29 +27,9 @@ struct PplOptions {
 void print(const eval::PerplexityRun& run, const PplOptions& o) {
     const auto& r = run.perplexity;
     if (o.json) {
-        nlohmann::json j = {{"model", o.served.server.url.empty() ? o.model.path.string() : run.model.path},
-                            {"data", r.data_path},
-                            {"data_sha256", r.data_sha256},
-                            {"protocol", r.protocol},
-                            {"max_length", r.max_length},
-                            {"stride", r.stride},
-                            {"dtype", run.model.dtype},
-                            {"dtype_reason", run.model.dtype_reason},
-                            {"device", run.model.device},
-                            {"ppl", r.ppl},
-                            {"nll_sum", r.nll_sum},
-                            {"tokens_scored", r.tokens_scored},
-                            {"input_tokens", r.input_tokens},
-                            {"windows", r.blocks.size()},
-                            {"seconds", r.seconds}};
-        if (r.word_perplexity) j["word_perplexity"] = *r.word_perplexity;
-        if (r.byte_perplexity) j["byte_perplexity"] = *r.byte_perplexity;
-        if (r.bits_per_byte) j["bits_per_byte"] = *r.bits_per_byte;
-        if (!r.running_ppl.empty()) j["running_ppl"] = r.running_ppl;
-        if (r.ppl_stderr) j["ppl_stderr"] = *r.ppl_stderr;
-        nlohmann::json blocks = nlohmann::json::array();
-        for (const auto& b : r.blocks) blocks.push_back({{"nll_sum", b.nll_sum}, {"tokens", b.tokens}});
-        j["blocks"] = blocks;
+        // report.json's perplexity entry, with the variant's model block and its kld block.
+        nlohmann::json j = r;
+        j["model"] = run.model;
         if (run.kld) j["kld"] = *run.kld;
         fmt::print("{}\n", j.dump(2));
         return;

@@ -12,6 +12,7 @@
 #include "qbench/config/cli_bridge.hpp"
 #include "qbench/config/run_config.hpp"
 #include "qbench/eval/runner.hpp"
+#include "qbench/report/fields.hpp"
 #include "qbench/report/report.hpp"
 #include "qbench/util/files.hpp"
 
@@ -70,18 +71,13 @@ void print_summary(const eval::RunOutcome& outcome, const config::RunConfig& c, 
     const auto base = baseline_ppl(rep);
     const auto report_path = (c.output_dir / "report.json").string();
     if (json) {
+        // One object per variant with report.csv's columns, nested at '/' (report/fields.hpp).
+        const auto fields = report::summary_fields(rep.variants, outcome.derived);
         nlohmann::json variants = nlohmann::json::array();
-        for (const auto& v : rep.variants) {
-            nlohmann::json ppl = nlohmann::json::object();
-            for (const auto& p : v.perplexity) {
-                ppl[p.protocol] = {{"ppl", p.ppl}, {"tokens_scored", p.tokens_scored},
-                                   {"ratio_to_baseline", base.count(p.protocol) ? p.ppl / base.at(p.protocol) : 0.0}};
-            }
-            variants.push_back({{"name", v.name}, {"baseline", v.baseline}, {"status", v.status},
-                                {"error", v.error}, {"dtype", v.model.dtype}, {"dtype_reason", v.model.dtype_reason},
-                                {"weight_bytes", v.model.weight_bytes}, {"perplexity", ppl}});
-        }
-        fmt::print("{}\n", nlohmann::json{{"report", report_path}, {"variants", variants}}.dump(2));
+        for (const auto& v : rep.variants) variants.push_back(report::fields_json(fields, v));
+        fmt::print("{}\n", nlohmann::json{{"report", report_path},
+                                           {"csv", (c.output_dir / "report.csv").string()},
+                                           {"variants", variants}}.dump(2));
         return;
     }
     // The ratio's 95% interval over windows (report.md has the method); "*" = excludes 1.

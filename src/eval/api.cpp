@@ -15,6 +15,7 @@
 #include "qbench/quant/scheme.hpp"
 #include "qbench/util/error.hpp"
 #include "qbench/util/hash.hpp"
+#include "qbench/config/schema.hpp"
 
 namespace qbench::eval {
 
@@ -23,6 +24,34 @@ PerplexityOptions ppl_command_defaults() {
     o.max_length = 0;
     o.stride = 0;
     return o;
+}
+
+perf::ThroughputOptions throughput_options(const config::ThroughputConfig& t, std::int64_t seed) {
+    perf::ThroughputOptions o;
+    o.batch_sizes = t.batch_sizes;
+    o.context = t.context;
+    o.decode_steps = t.decode_steps;
+    o.prefill_lengths = t.prefill_lengths;
+    o.warmup = t.warmup;
+    o.repetitions = t.repetitions;
+    o.ci_target_percent = t.ci_target_percent;
+    o.max_repetitions = t.max_repetitions;
+    o.time_budget_s = t.time_budget_s;
+    o.cuda_graph = t.cuda_graph;
+    o.prompts = t.prompts;
+    o.arrival = t.arrival;
+    o.rate_per_s = t.rate_per_s;
+    o.max_new_tokens = t.max_new_tokens;
+    o.requests = t.requests;
+    o.seed = static_cast<std::uint64_t>(seed);
+    return o;
+}
+
+perf::ThroughputOptions throughput_defaults() {
+    const config::ParseEnv env{"(defaults)", std::filesystem::current_path(), nullptr};
+    const auto section = config::ThroughputConfig::schema().parse(
+        config::Value(YAML::Node(YAML::NodeType::Map), "throughput", env));
+    return throughput_options(section, static_cast<std::int64_t>(perf::ThroughputOptions{}.seed));
 }
 
 void apply_window_defaults(PerplexityOptions& o, std::int64_t max_position_embeddings) {

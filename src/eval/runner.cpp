@@ -44,25 +44,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 perf::ThroughputOptions throughput_options(const config::RunConfig& c) {
-    const auto& t = *c.throughput;
-    perf::ThroughputOptions o;
-    o.batch_sizes = t.batch_sizes;
-    o.context = t.context;
-    o.decode_steps = t.decode_steps;
-    o.prefill_lengths = t.prefill_lengths;
-    o.warmup = t.warmup;
-    o.repetitions = t.repetitions;
-    o.ci_target_percent = t.ci_target_percent;
-    o.max_repetitions = t.max_repetitions;
-    o.time_budget_s = t.time_budget_s;
-    o.cuda_graph = t.cuda_graph;
-    o.prompts = t.prompts;
-    o.arrival = t.arrival;
-    o.rate_per_s = t.rate_per_s;
-    o.max_new_tokens = t.max_new_tokens;
-    o.requests = t.requests;
-    o.seed = static_cast<std::uint64_t>(c.seed);
-    return o;
+    return eval::throughput_options(*c.throughput, c.seed);
 }
 
 // KLD vs the baseline while a variant runs the KLD protocol: the baseline writes its top-k

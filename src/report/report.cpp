@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "json_numbers.hpp"
+#include "qbench/report/fields.hpp"
 #include "qbench/stats/latency.hpp"
 #include "qbench/util/build_info.hpp"
 #include "qbench/util/error.hpp"
@@ -33,11 +34,7 @@ RunContext host_run_context() {
 }
 
 void to_json(json& j, const PerplexityBlock& b) {
-    j = json{{"nll_sum", number(b.nll_sum)}, {"tokens", b.tokens}};
-    if (b.words != 0 || b.bytes != 0) {
-        j["words"] = b.words;
-        j["bytes"] = b.bytes;
-    }
+    j = fields_json(perplexity_block_fields(), b);
 }
 
 void from_json(const json& j, PerplexityBlock& b) {
@@ -48,22 +45,9 @@ void from_json(const json& j, PerplexityBlock& b) {
 }
 
 void to_json(json& j, const PerplexityResult& r) {
-    j = json{{"protocol", r.protocol},
-             {"data_path", r.data_path},
-             {"data_sha256", r.data_sha256},
-             {"max_length_tokens", r.max_length},
-             {"stride_tokens", r.stride},
-             {"input_tokens", r.input_tokens},
-             {"nll_sum", number(r.nll_sum)},
-             {"tokens_scored", r.tokens_scored},
-             {"ppl", number(r.ppl)},
-             {"seconds", number(r.seconds)},
-             {"blocks", r.blocks}};
-    if (r.word_perplexity) j["word_perplexity"] = number(*r.word_perplexity);
-    if (r.byte_perplexity) j["byte_perplexity"] = number(*r.byte_perplexity);
-    if (r.bits_per_byte) j["bits_per_byte"] = number(*r.bits_per_byte);
+    j = fields_json(perplexity_fields(), r);
+    j["blocks"] = r.blocks;
     if (!r.running_ppl.empty()) j["running_ppl"] = numbers(r.running_ppl);
-    if (r.ppl_stderr) j["ppl_stderr"] = number(*r.ppl_stderr);
 }
 
 void from_json(const json& j, PerplexityResult& r) {
@@ -90,11 +74,7 @@ void from_json(const json& j, PerplexityResult& r) {
 }
 
 void to_json(json& j, const KldBlock& b) {
-    j = json{{"tokens", b.tokens},
-             {"kld_sum", number(b.kld_sum)},
-             {"same_top", b.same_top},
-             {"delta_p_sum", number(b.delta_p_sum)},
-             {"delta_p_sq_sum", number(b.delta_p_sq_sum)}};
+    j = fields_json(kld_block_fields(), b);
 }
 
 void from_json(const json& j, KldBlock& b) {
@@ -116,28 +96,10 @@ void from_json(const json& j, SamplePercentile& p) {
 }
 
 void to_json(json& j, const KldResult& r) {
-    j = json{{"baseline", r.baseline},
-             {"protocol", r.protocol},
-             {"top_k", r.top_k},
-             {"vocab_size", r.vocab_size},
-             {"exact", r.exact},
-             {"tokens", r.tokens},
-             {"confidence", number(r.confidence)},
-             {"ci_method", r.ci_method},
-             {"kld_mean", number(r.kld_mean)},
-             {"kld_se", number(r.kld_se)},
-             {"kld_ci", {number(r.kld_ci_lower), number(r.kld_ci_upper)}},
-             {"kld_percentiles", r.kld_percentiles},
-             {"same_top", number(r.same_top)},
-             {"same_top_ci", {number(r.same_top_ci_lower), number(r.same_top_ci_upper)}},
-             {"delta_p_mean", number(r.delta_p_mean)},
-             {"delta_p_ci", {number(r.delta_p_ci_lower), number(r.delta_p_ci_upper)}},
-             {"delta_p_rms", number(r.delta_p_rms)},
-             {"delta_p_percentiles", r.delta_p_percentiles},
-             {"base_tail_mass_mean", number(r.base_tail_mass_mean)},
-             {"seconds", number(r.seconds)},
-             {"blocks", r.blocks}};
-    if (r.variant_top_k > 0) j["variant_top_k"] = r.variant_top_k;  // absent: the variant gave full rows
+    j = fields_json(kld_fields(), r);
+    j["kld_percentiles"] = r.kld_percentiles;
+    j["delta_p_percentiles"] = r.delta_p_percentiles;
+    j["blocks"] = r.blocks;
 }
 
 void from_json(const json& j, KldResult& r) {
@@ -202,18 +164,9 @@ void from_json(const json& j, QuantizationInfo& q) {
 }
 
 void to_json(json& j, const ModelSummary& m) {
-    j = json{{"path", m.path},
-             {"format", m.format},
-             {"architecture", m.architecture},
-             {"dtype", m.dtype},
-             {"dtype_reason", m.dtype_reason},
-             {"device", m.device},
-             {"num_parameters", m.num_parameters},
-             {"weight_bytes", m.weight_bytes},
-             {"quantization", m.quantization},
-             {"kernels", m.kernels},
-             {"quantization_info", m.quantization_info},
-             {"load_seconds", number(m.load_seconds)}};
+    j = fields_json(model_fields(), m);
+    j["kernels"] = m.kernels;
+    j["quantization_info"] = m.quantization_info;
 }
 
 void from_json(const json& j, ModelSummary& m) {
@@ -284,25 +237,10 @@ void read_spread(const json& j, double& lower, double& upper, double& cv) {
 }
 
 void to_json(json& j, const DecodeResult& r) {
-    j = json{{"batch_size", r.batch_size},
-             {"context_tokens", r.context_tokens},
-             {"steps", r.steps},
-             {"warmup", r.warmup},
-             {"repetitions", r.repetitions},
-             {"samples_ns", numbers(r.samples_ns)},
-             {"repetition_tokens_per_s", numbers(r.repetition_tokens_per_s)},
-             {"tokens_per_s", number(r.tokens_per_s)},
-             {"tokens_per_s_ci", numbers({r.tokens_per_s_ci_lower, r.tokens_per_s_ci_upper})},
-             {"repetition_cv", number(r.repetition_cv)},
-             {"slow_step_fraction", number(r.slow_step_fraction)},
-             {"ms_per_token", number(r.ms_per_token)},
-             {"step_latency", r.step_latency},
-             {"bytes_per_step", number(r.bytes_per_step)},
-             {"achieved_bytes_per_s", number(r.achieved_bytes_per_s)},
-             {"bandwidth_fraction", number(r.bandwidth_fraction)},
-             {"cuda_graph", r.cuda_graph},
-             {"note", r.note},
-             {"warmup_seconds", number(r.warmup_seconds)}};
+    j = fields_json(decode_fields(), r);
+    j["samples_ns"] = numbers(r.samples_ns);
+    j["repetition_tokens_per_s"] = numbers(r.repetition_tokens_per_s);
+    j["step_latency"] = r.step_latency;
 }
 
 void from_json(const json& j, DecodeResult& r) {
@@ -327,18 +265,10 @@ void from_json(const json& j, DecodeResult& r) {
 }
 
 void to_json(json& j, const PrefillResult& r) {
-    j = json{{"sequence_tokens", r.sequence_tokens},
-             {"warmup", r.warmup},
-             {"repetitions", r.repetitions},
-             {"samples_ns", numbers(r.samples_ns)},
-             {"tokens_per_s", number(r.tokens_per_s)},
-             {"repetition_tokens_per_s", numbers(r.repetition_tokens_per_s)},
-             {"tokens_per_s_ci", numbers({r.tokens_per_s_ci_lower, r.tokens_per_s_ci_upper})},
-             {"repetition_cv", number(r.repetition_cv)},
-             {"latency", r.latency},
-             {"flop_per_token", number(r.flop_per_token)},
-             {"achieved_flop_per_s", number(r.achieved_flop_per_s)},
-             {"warmup_seconds", number(r.warmup_seconds)}};
+    j = fields_json(prefill_fields(), r);
+    j["samples_ns"] = numbers(r.samples_ns);
+    j["repetition_tokens_per_s"] = numbers(r.repetition_tokens_per_s);
+    j["latency"] = r.latency;
 }
 
 void from_json(const json& j, PrefillResult& r) {
@@ -488,13 +418,7 @@ void from_json(const json& j, ThroughputResult& t) {
 }
 
 void to_json(json& j, const CostTier& t) {
-    j = json{{"name", t.name},
-             {"usd_per_hour", number(t.usd_per_hour)},
-             {"gpus", t.gpus},
-             {"usd_per_million_tokens", number(t.usd_per_million_tokens)},
-             {"calibration_usd_per_million_tokens", number(t.calibration_usd_per_million_tokens)},
-             {"total_usd_per_million_tokens", number(t.total_usd_per_million_tokens)},
-             {"quality_adjusted_usd_per_million_tokens", number(t.quality_adjusted_usd_per_million_tokens)}};
+    j = fields_json(cost_tier_fields(), t);
 }
 
 void from_json(const json& j, CostTier& t) {
@@ -508,12 +432,8 @@ void from_json(const json& j, CostTier& t) {
 }
 
 void to_json(json& j, const CostResult& c) {
-    j = json{{"throughput_basis", c.throughput_basis},
-             {"tokens_per_s", number(c.tokens_per_s)},
-             {"quality_factor", number(c.quality_factor)},
-             {"quality_basis", c.quality_basis},
-             {"calibration_usd", number(c.calibration_usd)},
-             {"tiers", c.tiers}};
+    j = fields_json(cost_fields(), c);
+    j["tiers"] = c.tiers;
 }
 
 void from_json(const json& j, CostResult& c) {
@@ -526,9 +446,7 @@ void from_json(const json& j, CostResult& c) {
 }
 
 void to_json(json& j, const TaskMetricResult& m) {
-    j = json{{"name", m.name},         {"value", number(m.value)},       {"stderr", number(m.stderr_value)},
-             {"ci_lower", number(m.ci_lower)}, {"ci_upper", number(m.ci_upper)}, {"binary", m.binary},
-             {"n", m.n}};
+    j = fields_json(task_metric_fields(), m);
 }
 
 void from_json(const json& j, TaskMetricResult& m) {

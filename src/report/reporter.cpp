@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "qbench/report/comparison.hpp"
+#include "qbench/report/fields.hpp"
 #include "qbench/report/markdown.hpp"
 #include "qbench/report/gates.hpp"
 #include "qbench/report/task_comparison.hpp"
@@ -32,27 +33,18 @@ std::string pct(double x) {
     return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "-";
 }
 
-std::string score_pct(double x) {
-    return std::isfinite(x) ? fmt::format("{:.2f}", 100.0 * x) : "**failed**";
-}
-
 void write_tasks(std::ostream& out, const std::vector<VariantResult>& variants, const std::vector<MetricComparison>& cmp) {
     const bool any = std::any_of(variants.begin(), variants.end(),
                                  [](const VariantResult& v) { return !v.tasks.empty(); });
     if (!any) return;
     out << "\n## Tasks\n\n";
     out << "Scores in percent; 95% CI: Wilson for 0/1 metrics, mean ± t·se otherwise.\n\n";
-    out << "| variant | task | metric | n | score | 95% CI | stderr |\n";
-    out << "|---|---|---|--:|--:|---|--:|\n";
-    for (const auto& v : variants) {
-        for (const auto& t : v.tasks) {
-            for (const auto& m : t.metrics) {
-                out << fmt::format("| {} | {} | {} | {} | {} | [{}, {}] | {} |\n", cell(v.name), cell(t.name),
-                                   cell(m.name), m.n, score_pct(m.value), pct(m.ci_lower), pct(m.ci_upper),
-                                   pct(m.stderr_value));
-            }
-        }
-    }
+    std::vector<std::pair<std::vector<std::string>, const TaskMetricResult*>> rows;
+    for (const auto& v : variants)
+        for (const auto& t : v.tasks)
+            for (const auto& m : t.metrics) rows.push_back({{v.name, t.name}, &m});
+    out << markdown(keyed_table({"variant", "task"}, task_metric_fields(), rows,
+                                {"name", "n", "value", "ci_lower", "ci_upper", "stderr"}));
     if (cmp.empty()) return;
     out << "\n### Tasks against the baseline\n\n";
     out << "Paired on the same items. delta = variant − baseline (points); 95% CI: Tango score interval "
@@ -184,22 +176,7 @@ void JsonReporter::finalize() {
     nlohmann::json j = report_;
     // Derived from the variants (recomputed by readers, never parsed back).
     nlohmann::json ppl = nlohmann::json::array();
-    for (const auto& c : derived_.perplexity) {
-        ppl.push_back({{"failed", c.failed},
-                       {"variant", c.variant},
-                       {"baseline", c.baseline},
-                       {"protocol", c.protocol},
-                       {"ppl_variant", c.ppl_variant},
-                       {"ppl_baseline", c.ppl_baseline},
-                       {"ratio", c.ratio},
-                       {"ratio_ci", {c.ratio_ci_lower, c.ratio_ci_upper}},
-                       {"confidence", c.confidence},
-                       {"blocks", c.blocks},
-                       {"tokens", c.tokens},
-                       {"significant", c.significant},
-                       {"method", c.method},
-                       {"note", c.note}});
-    }
+    for (const auto& c : derived_.perplexity) ppl.push_back(fields_json(perplexity_comparison_fields(), c));
     j["comparisons"] = {{"perplexity", ppl},
                         {"kld", kld_comparisons_json(report_.variants)},
                         {"tasks", derived_.tasks}};
@@ -265,14 +242,10 @@ void MarkdownReporter::write_perplexity(const std::vector<VariantResult>& varian
 
 void MarkdownReporter::report_perplexity(const std::vector<VariantResult>& variants,
                                          const std::vector<PerplexityComparison>& comparisons) {
-    out() << "| variant | protocol | PPL | tokens scored |\n";
-    out() << "|---|---|--:|--:|\n";
-    for (const auto& v : variants) {
-        for (const auto& r : v.perplexity) {
-            out() << fmt::format("| {} | {} | {} | {} |\n", cell(v.name), cell(r.protocol), fixed4(r.ppl),
-                                 r.tokens_scored);
-        }
-    }
+    std::vector<std::pair<std::vector<std::string>, const PerplexityResult*>> rows;
+    for (const auto& v : variants)
+        for (const auto& r : v.perplexity) rows.push_back({{v.name}, &r});
+    out() << markdown(keyed_table({"variant"}, perplexity_fields(), rows, {"protocol", "ppl", "tokens_scored"}));
     if (comparisons.empty()) return;
     out() << "\n### Perplexity against the baseline\n\n";
     out() << "PPL ratio = PPL(variant) / PPL(baseline) on the same protocol, data and windows; the "
@@ -493,6 +466,7 @@ void write_report(const Report& report, const Derived& derived, const std::files
     MarkdownReporter md(md_text, write_plots(report, out_dir));
     render(report, derived, md);
     write_file_atomic(out_dir / "report.md", md_text.str());
+    write_csv(report.variants, derived, out_dir);
 }
 
 }  // namespace qbench::report

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <tuple>
 
 #include "cli/run_qbench.hpp"
@@ -62,7 +63,7 @@ TEST_F(ModelCommands, PplJsonReproducesTheReference) {
     EXPECT_EQ(j["tokens_scored"], ref["tokens_scored"]);
     EXPECT_LT(std::abs(j["ppl"].get<double>() / ref["ppl"].get<double>() - 1), 1e-5);
     EXPECT_LT(std::abs(j["nll_sum"].get<double>() / ref["nll_sum"].get<double>() - 1), 1e-5);
-    EXPECT_EQ(j["windows"].get<std::size_t>(), ref["blocks"].size());
+    EXPECT_EQ(j["blocks"].size(), ref["blocks"].size());
 }
 
 // The transformers guide's loop: windows start every `stride` tokens until one reaches the end;
@@ -95,11 +96,11 @@ TEST_F(ModelCommands, PplWindowDefaultsComeFromTheModelAndMaxLength) {
         const auto r = run_qbench(args);
         ASSERT_EQ(r.exit_code, 0) << r.err;
         const auto j = nlohmann::json::parse(r.out);
-        EXPECT_EQ(j["max_length"], max_length) << r.out;
-        EXPECT_EQ(j["stride"], stride) << r.out;
+        EXPECT_EQ(j["max_length_tokens"], max_length) << r.out;
+        EXPECT_EQ(j["stride_tokens"], stride) << r.out;
         std::size_t windows = 0;
         for (auto n : lengths) windows += sliding_windows(n, max_length, stride);
-        EXPECT_EQ(j["windows"].get<std::size_t>(), windows) << max_length << " / " << stride;
+        EXPECT_EQ(j["blocks"].size(), windows) << max_length << " / " << stride;
     }
 }
 
@@ -110,7 +111,47 @@ TEST_F(ModelCommands, InspectJsonDescribesTheCheckpoint) {
     EXPECT_EQ(j["architecture"], "Qwen3ForCausalLM");
     EXPECT_EQ(j["dtype"], "bfloat16");
     EXPECT_EQ(j["quantization"], "none");
+    EXPECT_TRUE(j["quantization_config"].is_null());
     EXPECT_EQ(j["weight_bytes"].get<std::int64_t>(), 2 * j["num_parameters"].get<std::int64_t>());
+    // report.json's model block, key for key, and what only the checkpoint shows besides.
+    std::set<std::string> keys;
+    for (const auto& [k, v] : j.items()) keys.insert(k);
+    EXPECT_EQ(keys, (std::set<std::string>{"path", "format", "architecture", "dtype", "dtype_reason", "device",
+                                           "num_parameters", "weight_bytes", "quantization", "kernels",
+                                           "quantization_info", "load_seconds", "tensors", "config",
+                                           "quantization_config"}));
+}
+
+// `ppl --json` prints report.json's perplexity entry (and the variant's model block): the same
+// keys and the same values as `run` writes for the same model, data and windows.
+TEST_F(ModelCommands, PplJsonHasTheKeysAndValuesOfReportJsonsPerplexity) {
+    const auto model = (model_fixture("llama_linear_bias") / "f32").string();
+    const auto data = (fixtures_dir() / "models" / "data.jsonl").string();
+    auto r = run_qbench({"ppl", model, "--data", data, "--protocol", "sliding", "--max-length", "16", "--stride", "6",
+                         "--dtype", "float32", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto ppl = nlohmann::json::parse(r.out);
+    write_file_atomic(dir_ / "run.yaml", "name: t\noutput_dir: out\ndtype: float32\nvariants:\n"
+                                         "  - {name: base, model: " + model + "}\n"
+                                         "perplexity:\n  data: " + data +
+                                         "\n  protocols: [sliding]\n  max_length: 16\n  stride: 6\n");
+    r = run_qbench({"-q", "run", (dir_ / "run.yaml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto rep = nlohmann::json::parse(read_file(dir_ / "out" / "report.json"));
+    auto entry = rep["variants"][0]["perplexity"][0];
+    const auto model_block = rep["variants"][0]["model"];
+    std::set<std::string> ppl_keys, report_keys, model_keys, report_model_keys;
+    for (const auto& [k, v] : ppl.items()) ppl_keys.insert(k);
+    for (const auto& [k, v] : entry.items()) report_keys.insert(k);
+    report_keys.insert("model");
+    EXPECT_EQ(ppl_keys, report_keys);
+    for (const auto& [k, v] : ppl["model"].items()) model_keys.insert(k);
+    for (const auto& [k, v] : model_block.items()) report_model_keys.insert(k);
+    EXPECT_EQ(model_keys, report_model_keys);
+    // The same windows give the same numbers bit for bit; the wall times differ.
+    for (auto* j : {&ppl, &entry}) j->erase("seconds");
+    ppl.erase("model");
+    EXPECT_EQ(ppl, entry);
 }
 
 TEST_F(ModelCommands, TruncatedSafetensorsNamesFileAndTensor) {
@@ -166,6 +207,20 @@ TEST_F(ModelCommands, RunWritesReportAndResumes) {
     const auto ref = nlohmann::json::parse(read_file(model_fixture("llama_linear_bias") / "perplexity.json"));
     EXPECT_LT(std::abs(rep["variants"][0]["perplexity"][0]["ppl"].get<double>() / ref["sliding"]["ppl"].get<double>() - 1), 1e-5);
     EXPECT_TRUE(fs::exists(dir_ / "out" / "report.md"));
+    // --json: report.csv's columns per variant, nested, under report.json's key names.
+    EXPECT_EQ(summary["csv"], (dir_ / "out" / "report.csv").string());
+    EXPECT_TRUE(fs::exists(dir_ / "out" / "report.csv"));
+    ASSERT_EQ(summary["variants"].size(), 2u);
+    const auto& s0 = summary["variants"][0];
+    EXPECT_EQ(s0["name"], "base");
+    EXPECT_EQ(s0["perplexity"]["llama.cpp"]["ppl"], rep["variants"][0]["perplexity"][1]["ppl"]);
+    EXPECT_EQ(s0["model"]["dtype"], "float32");
+    EXPECT_FALSE(s0["perplexity"]["sliding"].contains("ratio"));  // the baseline has no ratio
+    const auto& s1 = summary["variants"][1];
+    EXPECT_EQ(s1["model"]["weight_bytes"], rep["variants"][1]["model"]["weight_bytes"]);
+    EXPECT_DOUBLE_EQ(s1["perplexity"]["sliding"]["ratio"].get<double>(),
+                     rep["comparisons"]["perplexity"][0]["ratio"].get<double>());
+    EXPECT_EQ(s1["perplexity"]["sliding"]["ratio_ci"], rep["comparisons"]["perplexity"][0]["ratio_ci"]);
 
     auto again = run_qbench({"run", (dir_ / "run.yaml").string(), "--resume"});
     ASSERT_EQ(again.exit_code, 0) << again.err;

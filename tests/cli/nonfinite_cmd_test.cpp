@@ -87,9 +87,10 @@ TEST_F(NonFinite, WithoutADtypeGemmaRunsInItsDefaultAndEqualsTransformers) {
     const auto r = run_qbench(ppl_args({"--json"}));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = json::parse(r.out);
-    const std::string dtype = j["dtype"];
+    const std::string dtype = j["model"]["dtype"];
     ASSERT_TRUE(dtype == "bfloat16" || dtype == "float32") << dtype;
-    EXPECT_NE(j["dtype_reason"].get<std::string>().find("default for cpu"), std::string::npos) << j["dtype_reason"];
+    EXPECT_NE(j["model"]["dtype_reason"].get<std::string>().find("default for cpu"), std::string::npos)
+        << j["model"]["dtype_reason"];
     const auto ref = overflow_reference()["sliding"][dtype];
     EXPECT_EQ(j["tokens_scored"], ref["tokens_scored"]);
     EXPECT_LT(std::abs(j["ppl"].get<double>() / ref["ppl"].get<double>() - 1), tolerance(dtype))
@@ -99,8 +100,8 @@ TEST_F(NonFinite, WithoutADtypeGemmaRunsInItsDefaultAndEqualsTransformers) {
         const auto e = run_qbench(ppl_args({"--dtype", d, "--json"}));
         ASSERT_EQ(e.exit_code, 0) << e.err;
         const auto je = json::parse(e.out);
-        EXPECT_EQ(je["dtype"], d);
-        EXPECT_EQ(je["dtype_reason"], "requested");
+        EXPECT_EQ(je["model"]["dtype"], d);
+        EXPECT_EQ(je["model"]["dtype_reason"], "requested");
         EXPECT_LT(std::abs(je["ppl"].get<double>() / overflow_reference()["sliding"][d]["ppl"].get<double>() - 1),
                   tolerance(d))
             << d;

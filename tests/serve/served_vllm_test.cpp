@@ -113,7 +113,7 @@ TEST(VllmServer, PerplexityThroughTheServerEqualsTheLocalRun) {
     ASSERT_EQ(b.exit_code, 0) << b.err;
     const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
     EXPECT_EQ(ja["tokens_scored"], jb["tokens_scored"]);
-    EXPECT_EQ(ja["windows"], jb["windows"]);
+    EXPECT_EQ(ja["blocks"].size(), jb["blocks"].size());
     EXPECT_NEAR(jb["ppl"].get<double>() / ja["ppl"].get<double>() - 1, 0.0, 0.005)
         << "served " << jb["ppl"] << ", local float32 " << ja["ppl"];
     // KLD needs full distributions: refused through a server, with a clear error.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "qbench/config/quantize_spec.hpp"
+#include "qbench/config/run_config.hpp"
 #include "qbench/eval/perplexity.hpp"
 #include "qbench/eval/perplexity_input.hpp"
 #include "qbench/perf/options.hpp"
@@ -31,6 +32,11 @@ struct ModelRequest {
 // `qbench ppl`'s window options: max_length and stride at 0 stand for the model's defaults,
 // resolved by apply_window_defaults once the model is loaded.
 PerplexityOptions ppl_command_defaults();
+// The throughput scenarios of a YAML `throughput:` section (seed: the run's).
+perf::ThroughputOptions throughput_options(const config::ThroughputConfig& section, std::int64_t seed);
+// `qbench bench`'s defaults: those the schema declares for an empty `throughput:` section
+// (config/run_config.cpp), so the flags and the YAML start from one declaration.
+perf::ThroughputOptions throughput_defaults();
 // max_length 0 -> min(2048, max_position_embeddings); stride 0 -> max(1, max_length / 2).
 void apply_window_defaults(PerplexityOptions& options, std::int64_t max_position_embeddings);
 

@@ -78,8 +78,8 @@ void render(const Report& report, const Derived& derived, Reporter& reporter);
 // The same with derive(report.variants, gate_specs(report.context)).
 void render(const Report& report, Reporter& reporter);
 
-// Writes out_dir/report.json, the plots (plots.hpp) and out_dir/report.md (creating out_dir),
-// each file atomically, so a reader never sees a partial file. Idempotent: the run calls it again after each variant.
+// Writes out_dir/report.json, the plots (plots.hpp), out_dir/report.md and the CSV tables
+// (fields.hpp, write_csv: report.csv and items/) (creating out_dir), each file atomically, so a reader never sees a partial file. Idempotent: the run calls it again after each variant.
 void write_report(const Report& report, const Derived& derived, const std::filesystem::path& out_dir);
 // The same with derive(report.variants, gate_specs(report.context)), computed once for both files.
 void write_report(const Report& report, const std::filesystem::path& out_dir);
