@@ -8,14 +8,17 @@ Both sides compute in bfloat16 (vLLM with --dtype bfloat16, the run with dtype: 
 different kernels and summation orders, so they agree to bfloat16 rounding, not bit for bit.
 Checks, with their tolerances:
   * every variant ok;
-  * perplexity: served / local within 1% (bfloat16 keeps 8 mantissa bits, ~0.4% per logit; the
-    mean NLL over ~19k tokens averages most of it out; measured here: printed);
-  * multiple choice: the same choice on at least 95% of the items, accuracy within 3 points,
-    and the per-choice log-likelihoods within 0.5 nats at the median item (printed);
-  * generation (GSM-style): greedy answers the same on at least 80% of the items (a near-tie
-    argmax can flip under bfloat16, and one flip changes the rest of the answer);
+  * perplexity: served / local within 0.25% (bfloat16 keeps 8 mantissa bits, ~0.4% per logit,
+    but the errors are not systematic and the mean NLL over ~19k tokens averages them out;
+    measured 0.002%, printed);
+  * multiple choice: the same choice on at least 97% of the items, accuracy within 3 points,
+    and the per-choice log-likelihoods within 0.25 nats at the median item (measured: 100/100,
+    median 0.03, printed);
+  * generation (GSM-style): greedy answers the same on at least 90% of the items (a near-tie
+    argmax can flip under bfloat16, and one flip changes the rest of the answer; measured 100/100);
   * KLD from the server's top-20 only: labelled a lower bound (variant_top_k 20, not exact),
-    below 0.05 nats, same top token on at least 90% of the tokens;
+    below 0.005 nats, same top token on at least 95% of the tokens (measured 4e-5, 98.8%: the
+    tokens where the two engines' bfloat16 argmax differ are near-ties);
   * the load test: every request ok, percentiles ordered; the cost basis is the served load.
 Prints the measured figures; exits 1 naming each failed check.
 """
@@ -59,7 +62,7 @@ def main():
         sys.exit(1)
 
     pl, ps = local["perplexity"][0]["ppl"], served["perplexity"][0]["ppl"]
-    check(abs(ps / pl - 1) <= 0.01, f"perplexity served {ps:.5f} vs local {pl:.5f} ({100 * (ps / pl - 1):+.3f}%, bound 1%)")
+    check(abs(ps / pl - 1) <= 0.0025, f"perplexity served {ps:.5f} vs local {pl:.5f} ({100 * (ps / pl - 1):+.3f}%, bound 0.25%)")
     check(served["perplexity"][0]["tokens_scored"] == local["perplexity"][0]["tokens_scored"],
           "the same tokens scored")
 
@@ -72,23 +75,23 @@ def main():
         gaps = [max(abs(x - y) for x, y in zip(sl[d]["loglikelihoods"], ss[d]["loglikelihoods"])) for d in common]
         acc = lambda x: next(m["value"] for t in x["tasks"] if t["name"] == task for m in t["metrics"] if m["name"] == "acc")
         al, as_ = acc(local), acc(served)
-        check(same >= 0.95 * len(common), f"{task}: same choice on {same}/{len(common)} items (bound 95%)")
+        check(same >= 0.97 * len(common), f"{task}: same choice on {same}/{len(common)} items (bound 97%)")
         check(abs(al - as_) <= 0.03, f"{task}: acc served {as_:.4f} vs local {al:.4f} (bound 0.03)")
-        check(statistics.median(gaps) <= 0.5,
+        check(statistics.median(gaps) <= 0.25,
               f"{task}: per-item largest |log-likelihood gap| median {statistics.median(gaps):.4f}, max {max(gaps):.4f} nats")
 
     for task in ("tinyworld_gsm",):
         sl, ss = samples(out, "local", task), samples(out, "vllm", task)
         common = sorted(set(sl) & set(ss))
         same = sum(1 for d in common if sl[d].get("responses") == ss[d].get("responses"))
-        check(common and same >= 0.8 * len(common), f"{task}: the same greedy response on {same}/{len(common)} items (bound 80%)")
+        check(common and same >= 0.9 * len(common), f"{task}: the same greedy response on {same}/{len(common)} items (bound 90%)")
 
     k = served.get("kld")
     check(k is not None, "the served variant has a KLD (a lower bound)")
     if k:
         check(k.get("variant_top_k") == 20 and not k["exact"], f"KLD labelled a lower bound (variant_top_k {k.get('variant_top_k')})")
-        check(k["kld_mean"] < 0.05, f"KLD lower bound {k['kld_mean']:.6f} nats (bound 0.05)")
-        check(k["same_top"] >= 0.9, f"same top token {100 * k['same_top']:.2f}% (bound 90%)")
+        check(k["kld_mean"] < 0.005, f"KLD lower bound {k['kld_mean']:.6f} nats (bound 0.005)")
+        check(k["same_top"] >= 0.95, f"same top token {100 * k['same_top']:.2f}% (bound 95%)")
 
     s = served.get("serving")
     check(s is not None, "the served variant has a load test")

@@ -126,7 +126,7 @@ const Schema<VariantConfig>& VariantConfig::schema() {
                     }
                 }
             } else {
-                if (!f.given("model")) f.map().fail("missing required option 'model' (or `server:`)");
+                if (!f.given("model")) f.at("model").fail("missing required option (or `server:` for a served variant)");
                 if (f.given("tokenizer")) f.at("tokenizer").fail("only for a served variant (`server:`)");
             }
         });

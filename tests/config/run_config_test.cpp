@@ -262,7 +262,7 @@ TEST_F(RunConfigTest, MissingRequiredKeyPointsAtTheParentMap) {
 perplexity:
   max_length: 64
 )");
-    EXPECT_EQ(msg, config_.string() + ":4: variants[1].model: missing required option");
+    EXPECT_EQ(msg, config_.string() + ":4: variants[1].model: missing required option (or `server:` for a served variant)");
     EXPECT_EQ(error_of("seed: 1\n"), config_.string() + ":1: variants: missing required option");
     EXPECT_EQ(error_of("variants: [{name: a, model: ../models/tiny}]\nperplexity:\n  limit: 3\n"),
               config_.string() + ":3: perplexity.data: missing required option");
@@ -379,7 +379,7 @@ TEST_F(RunConfigTest, ServedVariants) {
                   .find("variants[1].server.url: 'ftp://h/v1' is not an http:// or https:// URL"),
               std::string::npos);
     EXPECT_NE(error_of("variants:\n" + local + "  - name: s\n    tokenizer: ../models/tiny\n")
-                  .find("missing required option 'model' (or `server:`)"),
+                  .find("variants[1].model: missing required option (or `server:` for a served variant)"),
               std::string::npos);
     EXPECT_NE(error_of("variants:\n  - {name: a, model: ../models/tiny, tokenizer: ../models/tiny}\n")
                   .find("variants[0].tokenizer: only for a served variant"),
@@ -487,7 +487,9 @@ TEST(RunConfigOptions, DescribeNestedOptionsWithFlagsAndDefaults) {
     EXPECT_EQ(find("perplexity.limit").type, "integer");
     EXPECT_EQ(find("perplexity.stride").default_text, "max_length/2");
     EXPECT_EQ(find("perplexity.protocols").default_text, R"(["sliding"])");
-    EXPECT_TRUE(find("variants[].model").required);
+    EXPECT_FALSE(find("variants[].model").required);  // a served variant has `server:` instead
+    EXPECT_EQ(find("variants[].model").default_text, "required unless `server:` is given");
+    EXPECT_EQ(find("variants[].server.url").type, "string");
     EXPECT_EQ(find("variants[].model").type, "path");
     EXPECT_EQ(find("device").default_text, "cpu");
 }
