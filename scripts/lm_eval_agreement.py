@@ -26,6 +26,15 @@ lm-eval never reaches the HF hub: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE / TRANSFO
 set, the data are local JSON files and the datasets cache lives under --work.
 
     .venv/bin/python scripts/lm_eval_agreement.py --qbench build/qbench --work /tmp/agree
+
+Through a server (--server URL --server-model NAME, e.g. scripts/vllm-server's): lm-eval's
+`local-completions` model (token-id requests with the model's HF tokenizer, echo + logprobs) and
+a qbench run whose variant is that server (`server:` + `tokenizer:`) score the same items through
+the same server, so the comparison is of the two clients' request building and log-prob
+parsing. The server computes both (vLLM: bfloat16); its results vary in the last bits with how
+it batches, so --tol defaults to 1e-3 nats there. The short (truncation) pass is skipped.
+
+    .venv/bin/python scripts/lm_eval_agreement.py --server http://127.0.0.1:18000/v1 --server-model qbench-tiny
 """
 import argparse
 import json
@@ -155,9 +164,18 @@ metrics:
     return lm, qb, os.path.join(data, "roll_test.jsonl")
 
 
-def run_lm_eval(model, lm_tasks, tasks, max_length):
+def run_lm_eval(model, lm_tasks, tasks, max_length, server=None):
     import lm_eval
     from lm_eval.tasks import TaskManager
+    if server:
+        url, name = server
+        args = (f"base_url={url}/completions,model={name},tokenizer={model},tokenizer_backend=huggingface,"
+                f"tokenized_requests=True,num_concurrent=1,max_retries=3")
+        if max_length:
+            args += f",max_length={max_length}"
+        return lm_eval.simple_evaluate(model="local-completions", model_args=args, tasks=tasks,
+                                       task_manager=TaskManager(include_path=lm_tasks), batch_size=1,
+                                       log_samples=True, bootstrap_iters=0)
     args = f"pretrained={model},dtype=float32"
     if max_length:
         args += f",max_length={max_length}"
@@ -165,14 +183,17 @@ def run_lm_eval(model, lm_tasks, tasks, max_length):
                                    batch_size=1, device="cpu", log_samples=True, bootstrap_iters=0)
 
 
-def run_qbench(binary, model, qb_tasks, roll_data, tasks, max_length, batch_size, out):
+def run_qbench(binary, model, qb_tasks, roll_data, tasks, max_length, batch_size, out, server=None):
     cfg = out + ".yaml"
+    variant = f"{{name: base, model: {model}, baseline: true}}"
+    if server:
+        variant = f"{{name: base, server: {{url: '{server[0]}', model: {server[1]}}}, tokenizer: {model}, baseline: true}}"
     with open(cfg, "w") as f:
         f.write(f"""name: agree
 device: cpu
 dtype: float32
 seed: 1234
-variants: [{{name: base, model: {model}, baseline: true}}]
+variants: [{variant}]
 perplexity: {{data: {roll_data}, protocols: [lm-eval-rolling], max_length: {max_length}, batch_size: {batch_size}}}
 tasks: {{names: {json.dumps(tasks)}, task_dirs: [{qb_tasks}], batch_size: {batch_size}, max_length: {max_length}}}
 """)
@@ -293,9 +314,17 @@ def main():
     p.add_argument("--rolling", type=int, default=12, help="rolling-loglikelihood documents")
     p.add_argument("--short-length", type=int, default=40, help="max_length of the truncation pass (0: skip it)")
     p.add_argument("--batch-size", type=int, default=4, help="qbench's batch size (lm-eval runs at 1)")
-    p.add_argument("--tol", type=float, default=1e-4, help="per-item loglikelihood tolerance, nats")
+    p.add_argument("--tol", type=float, default=None,
+                   help="per-item loglikelihood tolerance, nats (default 1e-4; 1e-3 through a server)")
+    p.add_argument("--server", default="", help="an OpenAI-compatible base URL (.../v1): compare through it")
+    p.add_argument("--server-model", default="", help="the served model's name")
     p.add_argument("--json-out", default="")
     a = p.parse_args()
+    server = (a.server.rstrip("/"), a.server_model) if a.server else None
+    if a.tol is None:
+        a.tol = 1e-3 if server else 1e-4
+    if server:
+        a.short_length = 0
 
     os.makedirs(a.work, exist_ok=True)
     for k, v in {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -316,15 +345,24 @@ def main():
         full_length = json.load(f)["max_position_embeddings"]
     lm_tasks, qb_tasks, roll_data = make_tasks(a.work, a.mc, a.gen, a.rolling)
     passes = [("full", 0, full_length, ["agree_mc", "agree_gen", "agree_rolling"])]
+    if server:
+        # Both clients window to the same length: the server's max_model_len when it is shorter.
+        import urllib.request
+        with urllib.request.urlopen(server[0] + "/models", timeout=30) as r:
+            listed = {m["id"]: m for m in json.load(r)["data"]}
+        served_len = listed.get(server[1], {}).get("max_model_len") or full_length
+        length = min(full_length, served_len)
+        passes = [("served", length, length, ["agree_mc", "agree_gen", "agree_rolling"])]
     if a.short_length:
         passes.append(("short", a.short_length, a.short_length, ["agree_mc", "agree_rolling"]))
-    summary, bad = {"model": model, "tolerance_nats": a.tol, "qbench_batch_size": a.batch_size, "passes": {}}, []
+    summary, bad = {"model": model, "server": a.server or None, "tolerance_nats": a.tol,
+                    "qbench_batch_size": a.batch_size, "passes": {}}, []
     for label, lm_len, q_len, tasks in passes:
-        ref = run_lm_eval(model, lm_tasks, tasks, lm_len)
+        ref = run_lm_eval(model, lm_tasks, tasks, lm_len, server)
         out = os.path.join(a.work, f"qbench_{label}")
         shutil.rmtree(out, ignore_errors=True)
         rep, samples = run_qbench(a.qbench, model, qb_tasks, roll_data, [t for t in tasks if t != "agree_rolling"], q_len,
-                                  a.batch_size, out)
+                                  a.batch_size, out, server)
         s, b = compare(ref, rep, samples, a.rolling, a.tol, label)
         s["max_length"] = q_len
         summary["passes"][label] = s
