@@ -2,8 +2,11 @@
 // lengths, optionally end-to-end requests), printed as a table or one JSON object.
 #include <fmt/format.h>
 
+#include "qbench/cost/cost.hpp"
+
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "qbench/cli/commands.hpp"
@@ -32,6 +35,8 @@ struct BenchOptions {
     double slo_tpot_p99_ms = 0.0;
     double slo_e2e_p99_ms = 0.0;
     bool no_requests = false;
+    double usd_per_hour = 0.0;  // --server: per GPU of the serving instance (0: no cost)
+    std::int64_t gpus = 1;
 };
 
 // Decimal units, 3-4 significant digits: "812 kB", "8.0 MB", "1.35 GB".
@@ -110,9 +115,36 @@ std::string ms(const report::LatencyStats& s, const char* field) {
     return fmt::format("{:.2f}", v);
 }
 
+// $ per million output tokens of each run at the instance's price (cost::usd_per_million_tokens
+// over the run's output tokens/s); the run at the highest rate meeting the SLO is marked, and
+// with an SLO search it is the figure that matters: the price of serving within the SLO.
+nlohmann::json served_cost(const report::ServedBenchResult& r, const BenchOptions& o) {
+    nlohmann::json runs = nlohmann::json::array();
+    std::optional<double> at_slo;
+    for (const auto& run : r.runs) {
+        if (run.output_tokens_per_s <= 0) continue;
+        const double usd = cost::usd_per_million_tokens(o.usd_per_hour * static_cast<double>(o.gpus), run.output_tokens_per_s);
+        const bool slo_rate = r.max_rate_meeting_slo && run.rate_per_s == *r.max_rate_meeting_slo && run.slo_met;
+        if (slo_rate) at_slo = usd;
+        runs.push_back({{"arrival", run.arrival}, {"rate_per_s", std::isfinite(run.rate_per_s) ? nlohmann::json(run.rate_per_s) : nlohmann::json("inf")},
+                        {"output_tokens_per_s", run.output_tokens_per_s}, {"usd_per_million_tokens", usd},
+                        {"at_slo_rate", slo_rate}});
+    }
+    nlohmann::json j = {{"usd_per_hour", o.usd_per_hour}, {"gpus", o.gpus}, {"runs", runs}};
+    j["usd_per_million_tokens_at_slo_rate"] = at_slo ? nlohmann::json(*at_slo) : nlohmann::json(nullptr);
+    if (!at_slo) {
+        j["note"] = r.search_log.empty() ? "no SLO search (--find-max-rate with an SLO): no rate meeting it"
+                                         : "no rate tried met the SLO";
+    }
+    return j;
+}
+
 void print_served(const report::ServedBenchResult& r, const BenchOptions& o) {
+    const bool priced = o.usd_per_hour > 0;
     if (o.json) {
-        fmt::print("{}\n", nlohmann::json{{"server", r}}.dump(2));
+        nlohmann::json j = {{"server", r}};
+        if (priced) j["cost"] = served_cost(r, o);
+        fmt::print("{}\n", j.dump(2));
         return;
     }
     fmt::print("server       {} model {}{}\n", r.url, r.model,
@@ -148,6 +180,17 @@ void print_served(const report::ServedBenchResult& r, const BenchOptions& o) {
         } else {
             fmt::print("no rate tried met the SLO\n");
         }
+    }
+    if (priced) {
+        const auto c = served_cost(r, o);
+        fmt::print("\ncost at {:.4g} $/h x {} GPU(s):\n", o.usd_per_hour, o.gpus);
+        for (const auto& run : c.at("runs")) {
+            fmt::print("  {} {}: {:.1f} output tokens/s -> {:.4f} $/M tokens{}\n", run.at("arrival").get<std::string>(),
+                       run.at("rate_per_s").dump(), run.at("output_tokens_per_s").get<double>(),
+                       run.at("usd_per_million_tokens").get<double>(),
+                       run.at("at_slo_rate").get<bool>() ? "  <- the highest rate meeting the SLO" : "");
+        }
+        if (c.contains("note")) fmt::print("  {}\n", c.at("note").get<std::string>());
     }
 }
 
@@ -202,6 +245,15 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     cmd->add_flag("--ignore-eos", o->load.load.ignore_eos, "--server: ask for exactly --max-new-tokens (vLLM, SGLang)")
         ->needs(server);
     cmd->add_flag("--no-requests", o->no_requests, "--server --json: leave out the per-request records")->needs(server);
+    cmd->add_option("--usd-per-hour", o->usd_per_hour,
+                    "--server: price of one GPU of the serving instance per hour: $ per million output tokens of each "
+                    "run, and at the highest rate meeting the SLO")
+        ->check(CLI::NonNegativeNumber)
+        ->needs(server);
+    cmd->add_option("--gpus", o->gpus, "--server --usd-per-hour: GPUs of the serving instance")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber)
+        ->needs(server);
     cmd->add_option("--batch-sizes", o->perf.batch_sizes, "Decode batch sizes")->delimiter(',')->capture_default_str();
     cmd->add_option("--context", o->perf.context, "Cached tokens when the timed decode steps start")
         ->capture_default_str();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run_qbench.hpp"
+#include "serve/fake_server.hpp"
 
 namespace qbench::testing_cli {
 namespace {
@@ -150,6 +151,41 @@ TEST(RunCli, WithoutPerplexityTheCostsQualityFactorComesFromTheFirstTask) {
     EXPECT_NEAR(tier["quality_adjusted_usd_per_million_tokens"].get<double>(),
                 tier["total_usd_per_million_tokens"].get<double>() * base / int2, 1e-9);
     fs::remove_all(dir);
+}
+
+
+// `bench --server --usd-per-hour`: $ per million output tokens of each run, and at the highest
+// rate meeting the SLO (the instance's price over that run's output tokens/s).
+TEST(BenchCli, ServedCostAtTheHighestRateMeetingTheSlo) {
+    testing_serve::FakeServer server({"--ttft-ms", "5", "--itl-ms", "1"});
+    const auto r = run_qbench({"-q", "bench", "--server", server.url(), "--prompts",
+                               std::string(QBENCH_SOURCE_DIR) + "/datasets/tinyworld/prompts.jsonl", "--arrival",
+                               "constant", "--rate", "20", "--requests", "4", "--max-new-tokens", "3",
+                               "--slo-ttft-p99-ms", "5000", "--find-max-rate", "--usd-per-hour", "2", "--gpus", "3",
+                               "--no-requests", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    const double best = j.at("server").at("max_rate_meeting_slo").get<double>();
+    const auto& cost = j.at("cost");
+    EXPECT_EQ(cost.at("gpus"), 3);
+    int marked = 0;
+    for (const auto& c : cost.at("runs")) {
+        const double tps = c.at("output_tokens_per_s").get<double>();
+        EXPECT_NEAR(c.at("usd_per_million_tokens").get<double>(), 2.0 * 3 / (tps * 3600.0) * 1e6, 1e-9);
+        if (c.at("at_slo_rate").get<bool>()) {
+            ++marked;
+            EXPECT_DOUBLE_EQ(c.at("rate_per_s").get<double>(), best);
+            EXPECT_DOUBLE_EQ(cost.at("usd_per_million_tokens_at_slo_rate").get<double>(),
+                             c.at("usd_per_million_tokens").get<double>());
+        }
+    }
+    EXPECT_EQ(marked, 1);
+    // Without a price there is no cost block.
+    const auto plain = run_qbench({"-q", "bench", "--server", server.url(), "--prompts",
+                                   std::string(QBENCH_SOURCE_DIR) + "/datasets/tinyworld/prompts.jsonl", "--requests",
+                                   "2", "--max-new-tokens", "2", "--no-requests", "--json"});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    EXPECT_FALSE(nlohmann::json::parse(plain.out).contains("cost"));
 }
 
 }  // namespace
