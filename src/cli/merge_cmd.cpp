@@ -344,6 +344,16 @@ int merge(const MergeOptions& o) {
     json shard0 = json::parse(read_file(by_index.at(0)->dir / "report.json"));
     rep.context = shard0.at("context").get<report::RunContext>();
     rep.variants = plan::assemble(c, planned, merged, {});
+    if (count > 1) {
+        // Said in the report, not only in the log: the timings are one machine's.
+        const std::string where = fmt::format(
+            "measured by shard 0 of {} ({}) alone: the other shards timed nothing, so these timings are that one "
+            "machine's", count, by_index.at(0)->dir.filename().string());
+        for (auto& v : rep.variants) {
+            if (v.throughput) v.throughput->warnings.push_back(where);
+            if (v.serving) v.serving->warnings.push_back(where);
+        }
+    }
     rep.context.end_time = utc_now_iso8601();
     eval::RunOutcome outcome;
     outcome.derived = report::derive(rep.variants, report::gate_specs(rep.context));

@@ -155,6 +155,10 @@ TEST(ShardMerge, ItemShardsMergedEqualTheSingleRun) {
         EXPECT_EQ(read_file(merged / "kld" / "base.sliding.kldbase"), read_file(ref / "kld" / "base.sliding.kldbase"));
         EXPECT_EQ(scored_items(merged), totals);
         EXPECT_NE(read_file(merged / "report.md").find("tinyworld_mc"), std::string::npos);
+        // The report says where the timings come from.
+        const auto warnings = json::parse(read_file(merged / "report.json")).at("variants").at(0).at("throughput").at("warnings");
+        EXPECT_NE(warnings.dump().find("measured by shard 0 of " + std::to_string(n)), std::string::npos) << warnings;
+        EXPECT_NE(read_file(merged / "report.md").find("measured by shard 0 of " + std::to_string(n)), std::string::npos);
     }
 
     const fs::path sharded = dir / "sharded3";
