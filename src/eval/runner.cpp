@@ -36,6 +36,7 @@
 #include "qbench/util/files.hpp"
 #include "qbench/util/hash.hpp"
 #include "qbench/util/log.hpp"
+#include "qbench/util/strings.hpp"
 
 namespace qbench::eval {
 namespace {
@@ -458,6 +459,29 @@ RunOutcome run_benchmark(const config::RunConfig& c, report::RunContext context,
             continue;
         }
         VariantRun run(c, *v, options.shard);
+        if (v->served()) {
+            // What a server cannot do fails that unit, not the variant's others: llama.cpp's
+            // server refuses prompt log-probs (no perplexity, no multiple choice) and still
+            // generates and takes a load test. A server that does not answer fails the model unit
+            // first, and then every other unit would fail the same way: stop there.
+            std::vector<std::string> failed;
+            int code = 0;
+            for (const auto* u : pending) {
+                try {
+                    auto [result, artifacts] = run.run(*u);
+                    store.save(*u, result, artifacts);
+                } catch (const Error& e) {
+                    log::warn("variant '{}': {} failed: {}", v->name, u->id(), e.what());
+                    failed.push_back(fmt::format("{}: {}", u->id(), e.what()));
+                    code = std::max(code, e.exit_code());
+                    failures[v->name] = {join(failed, "; "), code};
+                    if (u->section == plan::kModel) break;
+                }
+                write();
+            }
+            write();
+            continue;
+        }
         try {
             for (const auto* u : pending) {
                 auto [result, artifacts] = run.run(*u);

@@ -134,6 +134,31 @@ TEST(ServedRun, TooFewTopLogprobsFailTheServedVariantOnly) {
     EXPECT_NE(served.at("error").get<std::string>().find("set server.top_logprobs to what the server returns"),
               std::string::npos)
         << served.dump();
+    // Only the perplexity unit failed: the task and the load test still ran.
+    EXPECT_EQ(served.at("tasks").size(), 1u);
+    EXPECT_TRUE(served.contains("serving"));
+    fs::remove_all(dir);
+}
+
+// A server that does not echo prompt log-probs (as llama.cpp's llama-server): perplexity and the
+// multiple-choice task fail with one-line errors naming their units; the load test still runs.
+TEST(ServedRun, AServerWithoutPromptLogprobsStillGetsItsLoadTest) {
+    testing_serve::FakeServer server({"--model", "fake", "--ttft-ms", "1", "--itl-ms", "1", "--mode", "fewlogprobs"});
+    const fs::path dir = fs::temp_directory_path() / "qbench_served_run_noecho";
+    fs::remove_all(dir);
+    write_file_atomic(dir / "run.yaml", config(server.url(), dir / "out"));
+    const auto r = run_qbench({"-q", "run", (dir / "run.yaml").string()});
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    const auto rep = json::parse(read_file(dir / "out" / "report.json"));
+    EXPECT_EQ(rep.at("variants").at(0).at("status"), "ok");
+    const auto& served = rep.at("variants").at(1);
+    EXPECT_EQ(served.at("status"), "failed");
+    const std::string error = served.at("error");
+    EXPECT_NE(error.find("served/perplexity/sliding: "), std::string::npos) << error;
+    EXPECT_NE(error.find("served/tasks/tinyworld_mc: "), std::string::npos) << error;
+    EXPECT_TRUE(served.at("perplexity").empty());
+    ASSERT_TRUE(served.contains("serving")) << served.dump();
+    EXPECT_EQ(served.at("serving").at("requests_ok"), 5);
     fs::remove_all(dir);
 }
 
