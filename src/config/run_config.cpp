@@ -92,9 +92,13 @@ const Schema<VariantConfig>& VariantConfig::schema() {
             .default_text("none");
         s.option("tokenizer", &VariantConfig::tokenizer,
                  "served variant: its tokenizer (HF model dir, tokenizer.json, tokenizer.model or .gguf), "
-                 "for exact token ids on the client")
+                 "for exact token ids on the client, or `server` for the server's own /tokenize")
             .default_text("required with `server:`")
-            .existing_path();
+            .check([](const fs::path& p) -> std::optional<std::string> {
+                std::error_code ec;
+                if (fs::exists(p, ec) || p.filename() == "server") return std::nullopt;
+                return "path does not exist: " + p.string();
+            });
         s.option("baseline", &VariantConfig::baseline,
                  "the variant the others are compared with (default: the first)")
             .default_value(false);
@@ -118,6 +122,11 @@ const Schema<VariantConfig>& VariantConfig::schema() {
                 if (!f.given("tokenizer")) {
                     f.at("server").fail("a served variant needs `tokenizer:` (the served model's tokenizer: an HF "
                                         "model dir, tokenizer.json, tokenizer.model or .gguf)");
+                }
+                std::error_code ec;
+                if (v.tokenizer.filename() == "server" && !fs::exists(v.tokenizer, ec)) {
+                    v.server_tokenizer = true;
+                    v.tokenizer.clear();
                 }
                 for (const char* local : {"quantize", "gguf_dequantize", "dtype"}) {
                     if (f.given(local)) {

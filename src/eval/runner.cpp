@@ -147,8 +147,9 @@ public:
             const auto& s = *v_.server;
             log::info("variant '{}': served by {} (model {})", v_.name, serve::redact_url(s.url),
                       s.model.empty() ? "the only one listed" : s.model);
-            served_ = std::make_unique<ServedModel>(server_spec(), tokenizer::load_tokenizer(v_.tokenizer),
-                                                    s.top_logprobs);
+            served_ = std::make_unique<ServedModel>(
+                server_spec(), v_.server_tokenizer ? make_server_tokenizer(server_spec()) : tokenizer::load_tokenizer(v_.tokenizer),
+                s.top_logprobs);
         }
         return *served_;
     }
@@ -287,9 +288,10 @@ private:
         } else if (u.kld) {
             std::int64_t vocab = v_.served() ? served().describe().vocab_size : env().decoder->config().vocab_size;
             if (v_.served()) {
-                // The baseline's vocabulary may be padded beyond the tokenizer's ids.
+                // The baseline's vocabulary (its model's, possibly padded beyond the tokenizer's
+                // ids; a server tokenizer does not know its size): the variant lists ids in it.
                 const fs::path base = c_.output_dir / plan::kld_base_relpath(c_.baseline().name, o.protocol);
-                if (fs::exists(base)) vocab = std::max(vocab, read_kld_info(base).vocab_size);
+                if (fs::exists(base)) vocab = read_kld_info(base).vocab_size;
             }
             kld = start_kld(c_, v_, o, data_sha_, vocab, c_.output_dir);
         }

@@ -8,6 +8,48 @@
 
 namespace qbench::eval {
 
+namespace {
+
+class ServerTokenizer : public tokenizer::Tokenizer {
+public:
+    explicit ServerTokenizer(serve::ServerSpec spec) : client_(std::move(spec)) {
+        const auto with = client_.tokenize("", true);
+        if (with.size() == 1 && client_.tokenize("", false).empty()) {
+            special_.bos = narrow(with.front());
+            special_.add_bos = true;
+        }
+    }
+
+    std::vector<std::int32_t> encode(std::string_view text, bool add_special) const override {
+        std::vector<std::int32_t> out;
+        for (const auto id : client_.tokenize(std::string(text), add_special)) out.push_back(narrow(id));
+        return out;
+    }
+    std::string decode(const std::vector<std::int32_t>& ids, bool) const override {
+        return client_.detokenize(std::vector<std::int64_t>(ids.begin(), ids.end()));
+    }
+    std::string token_bytes(std::int32_t id) const override { return decode({id}, false); }
+    std::int64_t vocab_size() const override { return std::numeric_limits<std::int32_t>::max(); }
+    bool is_special(std::int32_t id) const override { return special_.bos && *special_.bos == id; }
+
+private:
+    std::int32_t narrow(std::int64_t id) const {
+        if (id < 0 || id > std::numeric_limits<std::int32_t>::max()) {
+            throw_runtime("server {}: /tokenize returned the id {}, outside 0..2^31-1",
+                          serve::redact_url(client_.spec().url), id);
+        }
+        return static_cast<std::int32_t>(id);
+    }
+
+    serve::Client client_;
+};
+
+}  // namespace
+
+std::unique_ptr<tokenizer::Tokenizer> make_server_tokenizer(const serve::ServerSpec& spec) {
+    return std::make_unique<ServerTokenizer>(spec);
+}
+
 ServedModel::ServedModel(serve::ServerSpec spec, std::unique_ptr<tokenizer::Tokenizer> tokenizer, std::int64_t max_top_k)
     : client_(std::move(spec)), tokenizer_(std::move(tokenizer)), max_top_k_(max_top_k) {
     if (!tokenizer_) throw_bad_input("server {}: a served model needs a local tokenizer", serve::redact_url(client_.spec().url));

@@ -81,7 +81,7 @@ std::vector<WorkUnit> plan_run(const config::RunConfig& c, const Fingerprints& f
         json in{{"config", without(eff.at("variants").at(i), {"calibration_gpu_hours"})}};
         // A served model is named by its server's URL and model name (in the config echo): what
         // the server holds cannot be fingerprinted from here, only the tokenizer the client uses.
-        if (v.served()) in["tokenizer_fingerprint"] = f.model(v.tokenizer);
+        if (v.served()) in["tokenizer_fingerprint"] = v.server_tokenizer ? std::string("the server's") : f.model(v.tokenizer);
         else in["model_fingerprint"] = f.model(v.model);
         return in;
     };

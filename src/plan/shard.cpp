@@ -119,7 +119,8 @@ json shard_header(const config::RunConfig& c, const std::string& config_text, co
         if (unit_in_shard(u, shard)) mine.push_back(u.key);
     }
     json models = json::object();
-    for (const auto& v : c.variants) models[v.name] = v.served() ? "served, tokenizer " + f.model(v.tokenizer) : f.model(v.model);
+    for (const auto& v : c.variants) models[v.name] = v.served() ? "served, tokenizer " + (v.server_tokenizer ? std::string("the server's") : f.model(v.tokenizer))
+                                     : f.model(v.model);
     json fp = {{"models", models}};
     if (c.perplexity) fp["perplexity_data"] = f.data(c.perplexity->data);
     return {{"qbench_version", build_info().version},

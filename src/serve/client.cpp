@@ -224,6 +224,17 @@ std::vector<std::int64_t> Client::tokenize(const std::string& text, bool add_spe
     return ids;
 }
 
+std::string Client::detokenize(const std::vector<std::int64_t>& ids) const {
+    json body = {{"tokens", ids}};
+    if (!spec_.model.empty()) body["model"] = spec_.model;
+    const std::string url = server_root(spec_.url) + "/detokenize";
+    const json j = checked_json(post_root("/detokenize", body), url);
+    if (!j.contains("prompt") || !j.at("prompt").is_string()) {
+        throw_runtime("server {}: the /detokenize response has no \"prompt\" text", redact_url(url));
+    }
+    return j.at("prompt").get<std::string>();
+}
+
 PromptLogprobs parse_prompt_logprobs(const json& j, std::size_t n, const std::string& url) {
     const auto fail = [&](const std::string& why) -> PromptLogprobs {
         throw_runtime("server {}: cannot score prompts: {}", redact_url(url), why);

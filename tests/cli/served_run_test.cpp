@@ -11,6 +11,7 @@
 #include "cli/run_qbench.hpp"
 #include "qbench/eval/perplexity.hpp"
 #include "qbench/eval/perplexity_input.hpp"
+#include "qbench/eval/served_model.hpp"
 #include "qbench/tokenizer/tokenizer.hpp"
 #include "qbench/util/files.hpp"
 #include "serve/fake_server.hpp"
@@ -173,6 +174,55 @@ TEST(ServedRun, AnUnreachableServerFailsTheVariantNamingIt) {
     const auto& served = rep.at("variants").at(1);
     EXPECT_EQ(served.at("status"), "failed");
     EXPECT_NE(served.at("error").get<std::string>().find("127.0.0.1:9"), std::string::npos) << served.dump();
+    fs::remove_all(dir);
+}
+
+
+// `tokenizer: server`: the server's /tokenize gives the ids (the scripted server's are the UTF-8
+// bytes), so the served NLL is the scripted log-probs summed over byte-level windows.
+TEST(ServedRun, TheServersOwnTokenizer) {
+    testing_serve::FakeServer server({"--model", "fake", "--ttft-ms", "1", "--itl-ms", "1", "--max-model-len", "256"});
+    serve::ServerSpec spec;
+    spec.url = server.url();
+    spec.model = "fake";
+    const auto tok = eval::make_server_tokenizer(spec);
+    const std::string text = "h\xc3\xa9llo";
+    EXPECT_EQ(tok->encode(text, true), (std::vector<std::int32_t>{'h', 0xc3, 0xa9, 'l', 'l', 'o'}));
+    EXPECT_EQ(tok->decode(tok->encode(text, false), true), text);
+    EXPECT_FALSE(tok->bos_id().has_value());  // /tokenize adds nothing to an empty text
+
+    const fs::path dir = fs::temp_directory_path() / "qbench_served_run_server_tok";
+    fs::remove_all(dir);
+    const fs::path data = kSource / "datasets" / "tinyworld" / "test.txt";
+    write_file_atomic(dir / "run.yaml",
+                      "name: s\noutput_dir: " + (dir / "out").string() + "\nvariants:\n"
+                      "  - name: served\n    server: {url: '" + server.url() + "', model: fake}\n    tokenizer: server\n"
+                      "perplexity:\n  data: " + data.string() + "\n  protocols: [sliding]\n  max_length: 64\n"
+                      "  stride: 32\n  limit: 3\ntasks: {names: [tinyworld_mc], limit: 4}\n");
+    const auto r = run_qbench({"-q", "run", (dir / "run.yaml").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto rep = json::parse(read_file(dir / "out" / "report.json"));
+    const auto& v = rep.at("variants").at(0);
+    ASSERT_EQ(v.at("status"), "ok") << v.dump();
+    const auto input = eval::load_perplexity_input(data, [](const std::string& t, bool) {
+        eval::TokenIds ids;  // the UTF-8 bytes, as the scripted server's /tokenize
+        for (const unsigned char c : t) ids.push_back(c);
+        return ids;
+    });
+    eval::PerplexityOptions o;
+    o.protocol = "sliding";
+    o.max_length = 64;
+    o.stride = 32;
+    o.limit = 3;
+    double nll = 0.0;
+    std::int64_t n = 0;
+    for (const auto& w : eval::make_windows(input, o, nullptr)) {
+        for (std::size_t t = static_cast<std::size_t>(w.score_from); t < w.ids.size(); ++t, ++n) nll -= scripted_logprob(w.ids[t]);
+    }
+    const auto& ppl = v.at("perplexity").at(0);
+    EXPECT_EQ(ppl.at("tokens_scored").get<std::int64_t>(), n);
+    EXPECT_NEAR(ppl.at("nll_sum").get<double>(), nll, 1e-6 * nll);
+    EXPECT_EQ(v.at("tasks").at(0).at("metrics").at(0).at("n"), 4);
     fs::remove_all(dir);
 }
 

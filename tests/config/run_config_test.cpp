@@ -360,6 +360,13 @@ TEST_F(RunConfigTest, ServedVariants) {
     EXPECT_EQ(c.variants[1].server->max_retries, 3);
     EXPECT_EQ(c.variants[1].tokenizer, dir_ / "models" / "tiny");
     EXPECT_TRUE(c.variants[1].dtype.empty());  // the server's, not the run's
+    EXPECT_FALSE(c.variants[1].server_tokenizer);
+    const auto own = parse("variants:\n" + local + "  - {name: s, server: {url: 'http://h:1/v1'}, tokenizer: server}\n");
+    EXPECT_TRUE(own.variants[1].server_tokenizer);
+    EXPECT_TRUE(own.variants[1].tokenizer.empty());
+    EXPECT_NE(error_of("variants:\n" + local + "  - {name: s, server: {url: 'http://h:1/v1'}, tokenizer: ../nowhere}\n")
+                  .find("variants[1].tokenizer: path does not exist"),
+              std::string::npos);
     // The echo names the server (never a key: only the variable's name is in the config).
     EXPECT_EQ(c.effective["variants"][1]["server"]["url"], "http://127.0.0.1:8000/v1");
 

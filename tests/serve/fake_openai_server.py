@@ -6,6 +6,7 @@ Prints "PORT <n>" on stdout once listening (use --port 0 for a free port). Route
   GET  /v1/models        one model (--model), with max_model_len (--max-model-len)
   POST /v1/completions   streamed (stream: true) or not; echo + logprobs for prompt scoring
   POST /tokenize         byte-level ids of the prompt (one id per UTF-8 byte)
+  POST /detokenize       the text of such ids
   GET  /stats            {"completions": requests received on /v1/completions}
 
 --mode selects the behaviour of /v1/completions:
@@ -92,6 +93,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/tokenize":
             ids = list(req.get("prompt", "").encode())
             self.send_json(200, {"count": len(ids), "max_model_len": ARGS.max_model_len, "tokens": ids})
+            return
+        if self.path == "/detokenize":
+            self.send_json(200, {"prompt": bytes(req.get("tokens", [])).decode("utf-8", errors="replace")})
             return
         if self.path != "/v1/completions":
             self.send_json(404, {"error": {"message": "no route " + self.path}})

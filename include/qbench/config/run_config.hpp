@@ -37,6 +37,7 @@ struct VariantConfig {
     fs::path model;                       // HF model directory or .gguf file; exists (unless served)
     std::optional<ServerConfig> server;   // served: the server instead of a checkpoint
     fs::path tokenizer;                   // served: the model's tokenizer (exact client-side ids)
+    bool server_tokenizer = false;        // served, `tokenizer: server`: the server's /tokenize
     bool baseline = false;                // exactly one variant of a run has it
     std::string dtype;                    // float32 | float16 | bfloat16 (the run's by default)
     std::optional<QuantizeSpec> quantize;  // run-time quantization, or none

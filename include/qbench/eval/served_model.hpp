@@ -38,4 +38,12 @@ private:
     std::int64_t max_top_k_;
 };
 
+// `tokenizer: server`: the server's own tokenizer through vLLM/SGLang's `POST /tokenize` and
+// `/detokenize`, one round trip per text, so the ids are the server's by construction. The client
+// does not know the vocabulary's size (vocab_size() is INT32_MAX: the server checks its ids);
+// BOS is the one id /tokenize puts before an empty text with special tokens (add_bos then), EOS
+// is unknown, and is_special() knows only that BOS. Throws a one-line error naming the server
+// when it has no /tokenize.
+std::unique_ptr<tokenizer::Tokenizer> make_server_tokenizer(const serve::ServerSpec& spec);
+
 }  // namespace qbench::eval

@@ -82,6 +82,8 @@ public:
 
     // The server's token ids of `text` (vLLM/SGLang `POST /tokenize`).
     std::vector<std::int64_t> tokenize(const std::string& text, bool add_special_tokens) const;
+    // The server's text of `ids` (vLLM/SGLang `POST /detokenize`).
+    std::string detokenize(const std::vector<std::int64_t>& ids) const;
 
     // The log-probs of `ids` as a prompt, with the top `top_k` (>= 1) per position. Throws a
     // one-line error when the server does not return one log-prob per prompt token (llama.cpp's
