@@ -109,7 +109,7 @@ void add_ppl_command(CLI::App& app, Context& ctx) {
                     "layout, exact; --protocol llama.cpp)")
         ->capture_default_str();
     cmd->add_option("--kld-top-k", o->kld.top_k,
-                    "--kld-base: tokens kept per position (default: the vocabulary up to 4096, else 128)");
+                    "--kld-base: tokens kept per position (default: the whole vocabulary, exact)");
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->callback([o, &ctx] {
         if (!o->served.server.url.empty()) {

@@ -180,8 +180,8 @@ const Schema<PerplexityConfig>& PerplexityConfig::schema() {
             .default_text("the first of protocols")
             .one_of(kProtocols);
         s.option("kld_top_k", &PerplexityConfig::kld_top_k,
-                 "baseline tokens kept per position (plus one tail bucket); 0 = the whole vocabulary "
-                 "up to 4096 tokens (exact KLD), else 128 (a lower bound)")
+                 "baseline tokens kept per position (plus one tail bucket, a lower bound); 0 = the whole "
+                 "vocabulary (exact KLD; top-128 when the file would not fit on the disk)")
             .default_value(0)
             .at_least(0);
         s.finalize([](PerplexityConfig& c, const Fields& f) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "qbench/eval/llamacpp_kld.hpp"
 #include "qbench/stats/percentile.hpp"
 #include "qbench/stats/ratio_mean.hpp"
 #include "qbench/util/error.hpp"
@@ -27,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 nlohmann::json info_json(const KldFileInfo& i) {
     return {{"baseline", i.baseline},     {"protocol", i.protocol}, {"data_sha256", i.data_sha256},
             {"max_length", i.max_length}, {"stride", i.stride},     {"limit", i.limit},
-            {"vocab_size", i.vocab_size}, {"top_k", i.top_k}};
+            {"vocab_size", i.vocab_size}, {"top_k", i.top_k},     {"storage", i.storage}};
 }
 
 template <typename T>
@@ -72,11 +73,16 @@ KldFileInfo open_base(const fs::path& path, std::ifstream& in) {
         j.at("limit").get_to(info.limit);
         j.at("vocab_size").get_to(info.vocab_size);
         j.at("top_k").get_to(info.top_k);
+        if (j.contains("storage")) j.at("storage").get_to(info.storage);
     } catch (const nlohmann::json::exception& e) {
         throw_bad_input("{}: bad KLD base file header: {}", path.string(), e.what());
     }
     if (info.vocab_size < 1 || info.top_k < 1 || info.top_k > info.vocab_size) {
         throw_bad_input("{}: bad KLD base file header: top_k {} for vocabulary {}", path.string(), info.top_k, info.vocab_size);
+    }
+    if (info.storage != "f32" && !(info.storage == "u16" && info.top_k == info.vocab_size)) {
+        throw_bad_input("{}: bad KLD base file header: storage '{}' (f32, or u16 for full rows)", path.string(),
+                        info.storage);
     }
     const auto body = in.tellg();
     in.seekg(-24, std::ios::end);
@@ -113,8 +119,39 @@ std::string KldFileInfo::describe() const {
     return info_json(*this).dump();
 }
 
-std::int64_t default_kld_top_k(std::int64_t vocab_size) {
-    return vocab_size <= 4096 ? vocab_size : 128;
+std::int64_t default_kld_top_k(std::int64_t vocab_size) { return vocab_size; }
+
+std::string kld_dense_storage(std::int64_t vocab_size) { return vocab_size <= 4096 ? "f32" : "u16"; }
+
+std::int64_t kld_base_bytes(const KldFileInfo& info, std::int64_t tokens) {
+    std::int64_t per_token = 12;  // target id, its log-prob, the log tail
+    if (info.top_k < info.vocab_size) {
+        per_token += info.top_k * 8;
+    } else if (kld_dense_storage(info.vocab_size) == "u16") {
+        per_token += llamacpp_row_width(info.vocab_size) * 2;
+    } else {
+        per_token += info.vocab_size * 4;
+    }
+    return tokens * per_token;
+}
+
+std::int64_t kld_top_k_for_disk(const KldFileInfo& info, std::int64_t tokens, const fs::path& dir, std::string* why) {
+    const std::int64_t need = kld_base_bytes(info, tokens);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    const auto space = fs::space(dir, ec);
+    if (ec || info.top_k < info.vocab_size) return info.top_k;
+    const double room = 0.9 * static_cast<double>(space.available);
+    if (static_cast<double>(need) <= room) return info.top_k;
+    KldFileInfo small = info;
+    small.top_k = std::min<std::int64_t>(128, info.vocab_size);
+    if (why) {
+        *why = fmt::format("the full distributions of up to {} tokens over {} entries take {:.1f} GB and {} has "
+                           "{:.1f} GB free: keeping the top-{} and a tail bucket (a lower bound; set "
+                           "perplexity.kld_top_k to choose)",
+                           tokens, info.vocab_size, need / 1e9, dir.string(), space.available / 1e9, small.top_k);
+    }
+    return small.top_k;
 }
 
 BaseDistribution reduce_base(const torch::Tensor& logp, const torch::Tensor& targets, std::int64_t k) {
@@ -168,6 +205,7 @@ TokenStats token_stats(const BaseDistribution& base, const torch::Tensor& varian
 
 KldBaseWriter::KldBaseWriter(fs::path path, KldFileInfo info)
     : path_(std::move(path)), tmp_(path_.string() + ".tmp"), info_(std::move(info)) {
+    info_.storage = info_.top_k >= info_.vocab_size ? kld_dense_storage(info_.vocab_size) : "f32";
     fs::create_directories(path_.parent_path());
     out_.open(tmp_, std::ios::binary | std::ios::trunc);
     if (!out_) throw_runtime("{}: cannot write the KLD base file", tmp_.string());
@@ -196,7 +234,19 @@ void KldBaseWriter::window(std::size_t index, const Window& w, const lm::WindowS
     put_tensor(out_, base.target_logp, torch::kFloat32);
     put_tensor(out_, base.log_tail, torch::kFloat32);
     if (base.ids.defined()) put_tensor(out_, base.ids, torch::kInt32);
-    put_tensor(out_, base.logp, torch::kFloat32);
+    if (info_.storage == "u16") {
+        const auto lp = base.logp.to(torch::kCPU, torch::kFloat32).contiguous();
+        const std::int64_t v = info_.vocab_size;
+        std::vector<std::uint16_t> rows(static_cast<std::size_t>(t * llamacpp_row_width(v)));
+        const auto width = static_cast<std::size_t>(llamacpp_row_width(v));
+        for (std::int64_t i = 0; i < t; ++i) {
+            pack_log_probs({lp.data_ptr<float>() + i * v, static_cast<std::size_t>(v)},
+                           {rows.data() + static_cast<std::size_t>(i) * width, width});
+        }
+        out_.write(reinterpret_cast<const char*>(rows.data()), static_cast<std::streamsize>(rows.size() * 2));
+    } else {
+        put_tensor(out_, base.logp, torch::kFloat32);
+    }
     if (!out_) throw_runtime("{}: write failed (disk full?)", tmp_.string());
     ++info_.windows;
     info_.tokens += t;
@@ -336,7 +386,28 @@ void KldScorer::window(std::size_t index, const Window& w, const lm::WindowScore
     bool ok = get_tensor(in_, tgt32, {t}, torch::kInt32) && get_tensor(in_, base.target_logp, {t}, torch::kFloat32) &&
               get_tensor(in_, base.log_tail, {t}, torch::kFloat32);
     if (ok && !dense) ok = get_tensor(in_, ids32, {t, info_.top_k}, torch::kInt32);
-    if (ok) ok = get_tensor(in_, base.logp, {t, dense ? info_.vocab_size : info_.top_k}, torch::kFloat32);
+    if (ok && info_.storage == "u16") {
+        // llama.cpp's 16-bit rows: dequantized, entries at or below ln p = -16 dropped (p = 0), as
+        // llama-perplexity --kl-divergence sums only over ln p > -16.
+        const std::int64_t v = info_.vocab_size;
+        const auto width = static_cast<std::size_t>(llamacpp_row_width(v));
+        std::vector<std::uint16_t> rows(static_cast<std::size_t>(t) * width);
+        ok = static_cast<bool>(in_.read(reinterpret_cast<char*>(rows.data()), static_cast<std::streamsize>(rows.size() * 2)));
+        if (ok) {
+            base.logp = torch::empty({t, v}, torch::kFloat32);
+            float* lp = base.logp.data_ptr<float>();
+            const float ninf = -std::numeric_limits<float>::infinity();
+            for (std::int64_t i = 0; i < t; ++i) {
+                const std::span<const std::uint16_t> row(rows.data() + static_cast<std::size_t>(i) * width, width);
+                for (std::int64_t j = 0; j < v; ++j) {
+                    const float x = unpacked_log_prob(row, j);
+                    lp[i * v + j] = x > -16.0f ? x : ninf;
+                }
+            }
+        }
+    } else if (ok) {
+        ok = get_tensor(in_, base.logp, {t, dense ? info_.vocab_size : info_.top_k}, torch::kFloat32);
+    }
     if (!ok) {
         error_ = fmt::format("{}: truncated at window {}", path_.string(), index);
         return;

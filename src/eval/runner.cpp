@@ -62,7 +62,8 @@ struct KldSession {
 };
 
 KldSession start_kld(const config::RunConfig& c, const config::VariantConfig& v, const PerplexityOptions& o,
-                     const std::string& data_sha, std::int64_t vocab, const fs::path& out_dir) {
+                     const std::string& data_sha, std::int64_t vocab, const fs::path& out_dir,
+                     std::int64_t max_tokens) {
     KldSession session;
     const auto& pc = *c.perplexity;
     KldFileInfo info;
@@ -76,6 +77,11 @@ KldSession start_kld(const config::RunConfig& c, const config::VariantConfig& v,
     info.top_k = pc.kld_top_k > 0 ? std::min(pc.kld_top_k, vocab) : default_kld_top_k(vocab);
     const fs::path path = out_dir / plan::kld_base_relpath(info.baseline, o.protocol);
     if (v.baseline) {
+        if (pc.kld_top_k <= 0) {
+            std::string why;
+            info.top_k = kld_top_k_for_disk(info, max_tokens, path.parent_path(), &why);
+            if (!why.empty()) log::warn("variant '{}': KLD: {}", v.name, why);
+        }
         log::info("variant '{}': keeping the top-{} log-probs of {} tokens for KLD in {}", v.name, info.top_k,
                   o.protocol, path.string());
         session.writer = std::make_unique<KldBaseWriter>(path, info);
@@ -293,7 +299,14 @@ private:
                 const fs::path base = c_.output_dir / plan::kld_base_relpath(c_.baseline().name, o.protocol);
                 if (fs::exists(base)) vocab = read_kld_info(base).vocab_size;
             }
-            kld = start_kld(c_, v_, o, data_sha_, vocab, c_.output_dir);
+            // Every protocol scores each token at most once: the input's tokens bound the file.
+            std::int64_t max_tokens = static_cast<std::int64_t>(in.joined.size());
+            for (const auto* docs : {&in.documents, &in.plain}) {
+                std::int64_t n = 0;
+                for (const auto& d : *docs) n += static_cast<std::int64_t>(d.size());
+                max_tokens = std::max(max_tokens, n);
+            }
+            kld = start_kld(c_, v_, o, data_sha_, vocab, c_.output_dir, max_tokens);
         }
         PerplexityOptions so = o;
         // A served variant lists only its top-k: the scorer bounds the KLD from below with them.

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "qbench/eval/llamacpp_kld.hpp"
 #include "qbench/eval/perplexity_input.hpp"
 #include "qbench/model/decoder.hpp"
 #include "qbench/util/error.hpp"
@@ -273,6 +274,75 @@ TopkScores topk_of(const torch::Tensor& q, const std::vector<std::int64_t>& targ
 // p = (.5, .3, .2), q = (.45, .35, .2), true token 2, the variant lists its top 1 (token 0):
 // the known cells are {0, 2}, the rest {1}: .5 ln(.5/.45) + .2 ln 1 + .3 ln(.3/.35) (a one-token
 // rest bucket, so here the bound is the exact KL).
+// Above 4096 tokens the whole vocabulary is kept in llama.cpp's 16-bit packing (2 bytes per
+// entry): the file is that size, and each token's KLD, same-top and delta p equal llama.cpp's
+// own definitions on the packed row (llamacpp_token_stats, itself checked against a float64
+// brute force in llamacpp_kld_test) to 1e-6 (float32 vs float64 sums over 5000 terms), and the
+// exact float32 KLD to 2e-3 nats: each packed ln p is within scale/2 <= 16/65535/2 = 1.2e-4 of
+// its value (a relative error of p of that size on the KLD's p ln(p/q) terms, KLD ~ 1 here) and
+// the entries below ln p = -16 that llama.cpp drops carry at most 5000 e^-16 = 5.6e-4 of mass.
+TEST(KldDense16, FullVocabularyInTwoBytesPerEntryAsLlamaCppReadsIt) {
+    const std::int64_t V = 5000, T = 6;
+    EXPECT_EQ(default_kld_top_k(V), V);
+    EXPECT_EQ(kld_dense_storage(V), "u16");
+    EXPECT_EQ(kld_dense_storage(4096), "f32");
+    const fs::path dir = fs::path(::testing::TempDir()) / ("qbench_kld16_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const auto path = dir / "b.kldbase";
+    torch::manual_seed(7);
+    auto base = torch::log_softmax(3.0 * torch::randn({T, V}), 1).to(torch::kFloat32).contiguous();
+    auto var = torch::log_softmax(torch::log_softmax(3.0 * torch::randn({T, V}), 1) * 0.5 + base, 1)
+                   .to(torch::kFloat32).contiguous();
+    std::vector<std::int32_t> ids(T + 1);
+    for (std::int64_t i = 0; i <= T; ++i) ids[i] = static_cast<std::int32_t>((i * 977) % V);
+    Window w{ids, 1, 0};
+    auto scores_of = [&](const torch::Tensor& lp, std::vector<float>& tl) {
+        tl.resize(T);
+        for (std::int64_t i = 0; i < T; ++i) tl[i] = lp[i][ids[i + 1]].item<float>();
+        lm::WindowScores s;
+        s.positions = T;
+        s.vocab_size = V;
+        s.targets = std::span<const std::int32_t>(ids.data() + 1, T);
+        s.target_logp = tl;
+        s.k = V;
+        s.logp = std::span<const float>(lp.data_ptr<float>(), static_cast<std::size_t>(T * V));
+        return s;
+    };
+    KldFileInfo info{"base", "sliding", "sha", 16, 6, 0, V, V};
+    std::vector<float> tb, tv;
+    {
+        KldBaseWriter writer(path, info);
+        writer.window(0, w, scores_of(base, tb));
+        writer.finish();
+    }
+    const auto read = read_kld_info(path);
+    EXPECT_EQ(read.storage, "u16");
+    EXPECT_EQ(read.tokens, T);
+    EXPECT_GE(static_cast<std::int64_t>(fs::file_size(path)), T * llamacpp_row_width(V) * 2);
+    EXPECT_LT(static_cast<std::int64_t>(fs::file_size(path)), T * llamacpp_row_width(V) * 2 + 4096);
+    KldScorer scorer(path, info);
+    scorer.window(0, w, scores_of(var, tv));
+    const auto records = scorer.finish_records();
+    ASSERT_TRUE(records.has_value()) << scorer.error();
+    ASSERT_EQ(records->windows.size(), 1u);
+    const auto& rec = records->windows[0];
+    const auto exact = token_stats(reduce_base(base, torch::tensor(std::vector<std::int64_t>(ids.begin() + 1, ids.end())), V), var);
+    std::int64_t same = 0;
+    for (std::int64_t i = 0; i < T; ++i) {
+        std::vector<float> row_logp(base.data_ptr<float>() + i * V, base.data_ptr<float>() + (i + 1) * V);
+        std::vector<std::uint16_t> row(static_cast<std::size_t>(llamacpp_row_width(V)));
+        pack_log_probs(row_logp, row);
+        const auto ref = llamacpp_token_stats({var.data_ptr<float>() + i * V, static_cast<std::size_t>(V)}, row, ids[i + 1]);
+        EXPECT_NEAR(rec.kld[i], ref.kld, 1e-6 * std::max(1.0, ref.kld)) << i;
+        EXPECT_NEAR(rec.kld[i], exact.kld[i].item<double>(), 2e-3) << i;
+        EXPECT_GT(rec.kld[i], 0.05) << i;  // the pair differs: the check above is not 0 vs 0
+        same += ref.same_top ? 1 : 0;
+    }
+    EXPECT_EQ(rec.same_top, same);
+    fs::remove_all(dir);
+}
+
 TEST(KldTopk, HandComputedCoarsening) {
     const auto p = log_rows({{.5, .3, .2}});
     const auto q = log_rows({{.45, .35, .2}});

@@ -20,7 +20,11 @@
 //   "QBKLD01\n", u64 n, n bytes of JSON (KldFileInfo), then per window:
 //   i64 window, i64 block, i64 T, T x i32 targets, T x f32 target log-prob, T x f32 log tail,
 //   then sparse (k < vocab): T x k x i32 ids (descending p) and T x k x f32 log-probs,
-//   or dense (k = vocab): T x vocab x f32 log-probs in vocabulary order;
+//   or dense (k = vocab), storage "f32": T x vocab x f32 log-probs in vocabulary order,
+//   or dense, storage "u16" (vocabularies above 4096 tokens): T rows of llama.cpp's packing
+//   (eval/llamacpp_kld.hpp: f32 scale, f32 min, vocab u16, padded to even), 2 bytes per entry,
+//   read back as ln p_i = scale q_i + min with entries at or below ln p = -16 dropped, as
+//   llama-perplexity --kl-divergence does;
 //   and at the end "QBKLDEND", u64 windows, u64 tokens. A file without that trailer is
 //   incomplete and refused. It is written as FILE.tmp and renamed when complete.
 #pragma once
@@ -50,6 +54,7 @@ struct KldFileInfo {
     std::int64_t limit = 0;
     std::int64_t vocab_size = 0;
     std::int64_t top_k = 0;   // == vocab_size: dense rows
+    std::string storage = "f32";  // dense rows: "f32" or "u16" (llama.cpp's 16-bit packing)
     std::int64_t windows = 0; // filled from the trailer when read
     std::int64_t tokens = 0;  // likewise
 
@@ -58,8 +63,17 @@ struct KldFileInfo {
     std::string describe() const;
 };
 
-// The default top-k: the whole vocabulary up to 4096 tokens (exact KLD), 128 above.
+// The default top-k: the whole vocabulary (exact KLD).
 std::int64_t default_kld_top_k(std::int64_t vocab_size);
+// How dense rows are stored: "f32" up to 4096 tokens, "u16" above (2 bytes per entry).
+std::string kld_dense_storage(std::int64_t vocab_size);
+// Bytes of a base file holding `tokens` scored positions (the header aside).
+std::int64_t kld_base_bytes(const KldFileInfo& info, std::int64_t tokens);
+// The top-k when the base file would not fit on the disk of `dir`: `top_k` when its file for
+// at most `tokens` positions takes under 90% of the free space, else 128 (a lower bound; the
+// caller warns).
+std::int64_t kld_top_k_for_disk(const KldFileInfo& info, std::int64_t tokens, const std::filesystem::path& dir,
+                                std::string* why);
 
 // One window's base distributions over its T scored positions.
 struct BaseDistribution {
