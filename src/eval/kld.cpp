@@ -143,15 +143,14 @@ std::int64_t kld_top_k_for_disk(const KldFileInfo& info, std::int64_t tokens, co
     if (ec || info.top_k < info.vocab_size) return info.top_k;
     const double room = 0.9 * static_cast<double>(space.available);
     if (static_cast<double>(need) <= room) return info.top_k;
-    KldFileInfo small = info;
-    small.top_k = std::min<std::int64_t>(128, info.vocab_size);
+    const std::int64_t k = std::min<std::int64_t>(128, info.vocab_size);
     if (why) {
         *why = fmt::format("the full distributions of up to {} tokens over {} entries take {:.1f} GB and {} has "
                            "{:.1f} GB free: keeping the top-{} and a tail bucket (a lower bound; set "
                            "perplexity.kld_top_k to choose)",
-                           tokens, info.vocab_size, need / 1e9, dir.string(), space.available / 1e9, small.top_k);
+                           tokens, info.vocab_size, need / 1e9, dir.string(), space.available / 1e9, k);
     }
-    return small.top_k;
+    return k;
 }
 
 BaseDistribution reduce_base(const torch::Tensor& logp, const torch::Tensor& targets, std::int64_t k) {

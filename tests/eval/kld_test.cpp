@@ -343,6 +343,19 @@ TEST(KldDense16, FullVocabularyInTwoBytesPerEntryAsLlamaCppReadsIt) {
     fs::remove_all(dir);
 }
 
+// The fallback when the full file would not fit: a token count no disk holds gets the top-128
+// and a reason naming the sizes; a small one keeps the whole vocabulary.
+TEST(KldDense16, TopKFallsBackOnlyWhenTheFileWouldNotFitOnTheDisk) {
+    KldFileInfo info{"base", "sliding", "sha", 16, 6, 0, 50000, 50000};
+    EXPECT_EQ(kld_base_bytes(info, 10), 10 * (12 + llamacpp_row_width(50000) * 2));
+    const fs::path dir = ::testing::TempDir();
+    std::string why;
+    EXPECT_EQ(kld_top_k_for_disk(info, 10, dir, &why), 50000);
+    EXPECT_TRUE(why.empty()) << why;
+    EXPECT_EQ(kld_top_k_for_disk(info, std::int64_t{1} << 40, dir, &why), 128);
+    EXPECT_NE(why.find("GB free"), std::string::npos) << why;
+}
+
 TEST(KldTopk, HandComputedCoarsening) {
     const auto p = log_rows({{.5, .3, .2}});
     const auto q = log_rows({{.45, .35, .2}});
